@@ -23,7 +23,8 @@ extension TaskOptions {
         } catch let error as TaskOptionsError {
             throw error
         } catch {
-            throw TaskOptionsError.malformedJSON((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "not valid JSON")
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "not valid JSON"
+            throw TaskOptionsError.malformedJSON(detail.hasSuffix(".") ? String(detail.dropLast()) : detail)
         }
         try apply(dataSyncObject: object)
     }

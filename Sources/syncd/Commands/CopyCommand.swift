@@ -1,0 +1,42 @@
+import Foundation
+import SyncEngine
+
+/// `syncd copy SOURCE DESTINATION`: replicates one tree into another.
+enum CopyCommand: SubcommandRunner {
+    static let commandName = "copy"
+    static let abstract = "Replicate the contents of a folder into another, exactly and in parallel."
+
+    static let spec = CommandSpec(
+        name: "syncd copy",
+        overview: abstract,
+        discussion: """
+        Copies SOURCE/ into DESTINATION/ as 'rsync -aHAXS --numeric-ids' does: folders, files, \
+        symlinks, hard links, FIFOs, owners, modes, times, ACLs, xattrs and sparse files. Entries \
+        whose type, size, time and metadata already match are left untouched.
+        """,
+        arguments: [
+            .init(name: "source", help: "The folder whose contents are copied."),
+            .init(name: "destination", help: "The folder that receives them; created if missing."),
+        ],
+        options: TaskOptionParsing.options + [
+            .flag("json", help: "Print the result as DataSync's DescribeTaskExecution JSON on stdout."),
+            .value("report", "file", help: "Write a task report to this file."),
+            .value("report-level", "level", help: "Which entries the report lists: errors-only or successes-and-errors.", default: "errors-only"),
+            .value("report-type", "type", help: "summary-only or standard.", default: "standard"),
+            .flag("dry-run", short: "n", help: "Report what would change and change nothing."),
+            .flag("progress", inverse: "no-progress", help: "Show a live progress line on stderr (default: on when stderr is a terminal)."),
+        ]
+    )
+
+    static func run(_ arguments: ParsedArguments) throws(UsageError) -> Int32 {
+        let options = try TaskOptionParsing.taskOptions(from: arguments)
+        let source = arguments.positionals[0]
+        let destination = arguments.positionals[1]
+        let task = ReplicationTask(source: source, destination: destination, options: options)
+        let execution = task.run()
+        if arguments.isSet("json") {
+            print(execution.dataSyncJSON())
+        }
+        return ExitCode.success
+    }
+}
