@@ -1,0 +1,104 @@
+import MappingStore
+import SyncEngine
+
+/// A restore that is due, with both homes resolved on this host.
+public struct RestoreJob: Sendable {
+    /// The change record that moved the profile's home; the restore carries it out.
+    public var changeSequence: Int64
+    public var source: StudioUser
+    public var target: StudioUser
+    public var sourceHome: String
+    public var targetHome: String
+}
+
+/// What `ProfileRestore.run` did.
+public enum RestoreOutcome: Sendable {
+    /// The engine ran; its result was written to the row and a history record.
+    case restored(RestoreJob, TaskExecution)
+    /// The due change was restored successfully before, so nothing was copied again.
+    case alreadyRestored(changeSequence: Int64, summary: RestoreSummary)
+    case notDue(RestoreSkipReason)
+}
+
+/// Restores one profile's old home into its new one, as the reference's workflow runs DataSync.
+public struct ProfileRestore: Sendable {
+    public let store: any MappingStore
+    public let locator: HomeLocator
+    public let taskOptions: TaskOptions
+
+    public init(store: any MappingStore, locator: HomeLocator, taskOptions: TaskOptions) {
+        self.store = store
+        self.locator = locator
+        self.taskOptions = taskOptions
+    }
+
+    /// Finds the profile's latest home change and decides whether it calls for a copy.
+    ///
+    /// Reads the store and the mounts and changes nothing. Fails for an unknown profile and for
+    /// mounts or homes that cannot be used, before any file is touched.
+    public func plan(_ key: ProfileKey) throws -> RestorePlan {
+        guard let current = try store.profile(key) else { throw MappingStoreError.profileNotFound(key) }
+        guard let change = RestoreRule.latestHomeChange(in: try store.changeRecords(of: key)) else {
+            return .skip(.notDue(.firstRegistration))
+        }
+
+        switch RestoreRule.decision(for: change) {
+        case .notDue(let reason):
+            return .skip(.notDue(reason))
+        case .due(let source, let target):
+            guard current.replication else {
+                return .skip(.notDue(.replicationOff))
+            }
+            if let last = current.lastRestore, last.changeSequence == change.sequence,
+               last.replicationStatus == TaskExecution.Status.success.rawValue {
+                return .skip(.alreadyRestored(changeSequence: change.sequence, summary: last))
+            }
+            let homes = try locator.homes(source: source, target: target)
+            return .run(RestoreJob(
+                changeSequence: change.sequence, source: source, target: target, sourceHome: homes.source, targetHome: homes.target))
+        }
+    }
+
+    /// Runs the engine from the old home into the new one, with the old UID mapped to the new
+    /// profile's UID, then writes the counters and status to the row and a history record.
+    ///
+    /// The engine creates a missing target home and gives it the new UID, because the root
+    /// folder's owner goes through the same UID map as every entry.
+    public func run(_ job: RestoreJob, observer: (any TaskObserver)? = nil) throws -> TaskExecution {
+        var options = taskOptions
+        if job.source.efsUID != job.target.efsUID {
+            options.uidMap[job.source.efsUID] = job.target.efsUID
+        }
+        let execution = ReplicationTask(source: job.sourceHome, destination: job.targetHome, options: options, observer: observer).run()
+
+        let summary = RestoreSummary(
+            bytesWritten: execution.bytesWritten, bytesFileTransferred: execution.bytesTransferred,
+            filesTransferred: execution.filesTransferred, totalDurationMilliseconds: execution.totalDuration,
+            replicationStatus: execution.status.rawValue, changeSequence: job.changeSequence)
+        var detail = "from \(job.source.efsFileSystemID.rawValue)/\(job.source.efsUID) to \(job.target.efsFileSystemID.rawValue)/\(job.target.efsUID) (change \(job.changeSequence))"
+        if let code = execution.errorCode {
+            detail += ": \(code)"
+            if let errorDetail = execution.errorDetail { detail += " \(errorDetail)" }
+        }
+        // NOTE: two restores of one profile started at once both run the engine; the daemon's
+        // job leases are what prevent that, and the last one to finish writes the row.
+        try store.recordRestore(summary, for: job.target.key, detail: detail)
+        return execution
+    }
+
+    /// Plans and, when a restore is due, runs it.
+    public func restore(_ key: ProfileKey, observer: (any TaskObserver)? = nil) throws -> RestoreOutcome {
+        switch try plan(key) {
+        case .skip(let outcome):
+            return outcome
+        case .run(let job):
+            return .restored(job, try run(job, observer: observer))
+        }
+    }
+}
+
+/// The result of `ProfileRestore.plan`: a job to run, or the outcome without a copy.
+public enum RestorePlan: Sendable {
+    case run(RestoreJob)
+    case skip(RestoreOutcome)
+}
