@@ -43,6 +43,8 @@ public struct TaskExecution: Sendable {
     public var errorDetail: String? = nil
 
     /// Counts beyond DataSync's, for the exit code and the summary.
+    /// Entries that already matched and were left untouched.
+    public var filesUnchanged: Int64 = 0
     public var filesVanished: Int64 = 0
     public var filesChanged: Int64 = 0
     public var verifyMismatches: Int64 = 0

@@ -29,14 +29,21 @@ enum CopyCommand: SubcommandRunner {
     )
 
     static func run(_ arguments: ParsedArguments) throws(UsageError) -> Int32 {
-        let options = try TaskOptionParsing.taskOptions(from: arguments)
+        var options = try TaskOptionParsing.taskOptions(from: arguments)
+        options.dryRun = arguments.isSet("dry-run")
         let source = arguments.positionals[0]
         let destination = arguments.positionals[1]
-        let task = ReplicationTask(source: source, destination: destination, options: options)
+
+        let logger = EntryLogger(level: options.logLevel)
+        let task = ReplicationTask(source: source, destination: destination, options: options, observer: logger)
         let execution = task.run()
+
         if arguments.isSet("json") {
             print(execution.dataSyncJSON())
         }
-        return ExitCode.success
+        if options.logLevel != .off {
+            printError(summary(of: execution, dryRun: options.dryRun))
+        }
+        return exitCode(for: execution)
     }
 }

@@ -1,0 +1,111 @@
+import Glibc
+
+/// Replicates symlinks (link text byte for byte, never followed), FIFOs (recreated, never
+/// opened) and, with `--devices`, character and block devices (same major and minor numbers).
+/// New entries are made under a temporary name and renamed over the final one.
+struct SpecialFileCopier {
+    let context: TaskContext
+
+    func process(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus) {
+        let walker = TreeWalker(context: context)
+        do {
+            var existing: FileStatus? = nil
+            if node.destinationFD >= 0 && !node.destinationIsNew {
+                do {
+                    existing = try Sys.stat(node.destinationFD, name.cString)
+                } catch where error.code == ENOENT {
+                    existing = nil
+                }
+            }
+            if existing != nil && context.options.overwrite == .never {
+                context.update { $0.filesSkipped += 1 }
+                context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source)
+                return
+            }
+
+            let linkText = source.isSymlink ? try Sys.readlink(node.sourceFD, name.cString) : []
+            if let existing, try isSameEntry(node, name, source, existing, linkText: linkText) {
+                try refreshMetadata(node, name, source, existing, walker: walker)
+                return
+            }
+
+            context.update { $0.estimatedFilesToTransfer += 1 }
+            context.markTransfer()
+            guard !context.dryRun, node.destinationFD >= 0 else {
+                context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)
+                return
+            }
+            try create(node, name, source, existing, linkText: linkText, walker: walker)
+            context.update { $0.filesTransferred += 1 }
+            context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)
+        } catch {
+            let readingSource = error.call == "readlinkat"
+            context.fail(node, name, kind: source.kind, phase: .transfer, source: source, error: error, readingSource: readingSource)
+        }
+    }
+
+    private func isSameEntry(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus, linkText: [UInt8]) throws(Errno) -> Bool {
+        guard existing.fileType == source.fileType else { return false }
+        if source.isSymlink {
+            return try Sys.readlink(node.destinationFD, name.cString) == linkText
+        }
+        if source.kind == .characterDevice || source.kind == .blockDevice {
+            return existing.rdev == source.rdev
+        }
+        return true
+    }
+
+    private func refreshMetadata(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus, walker: TreeWalker) throws(Errno) {
+        if source.isSymlink {
+            let plan = context.plan(for: source, xattrs: nil)
+            if context.matches(plan, existing) {
+                context.update { $0.filesUnchanged += 1 }
+                return
+            }
+            if !context.dryRun {
+                try context.apply(plan, to: .symlink(directory: node.destinationFD, name: name), current: existing, currentXattrs: nil, isDirectory: false)
+            }
+            walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
+            return
+        }
+        let sourceXattrs = context.sourceXattrs.load(ordering: .relaxed) == 0 ? nil : try XattrIO.read(directory: node.sourceFD, name: name.bytes)
+        let plan = context.plan(for: source, xattrs: sourceXattrs)
+        let currentXattrs = sourceXattrs == nil ? nil : try XattrIO.read(directory: node.destinationFD, name: name.bytes)
+        if context.matches(plan, existing) && walker.xattrsMatch(plan.xattrs, currentXattrs) {
+            context.update { $0.filesUnchanged += 1 }
+            return
+        }
+        if !context.dryRun {
+            let fd = try Sys.openPath(node.destinationFD, name.cString)
+            defer { Sys.close(fd) }
+            try context.apply(plan, to: .procPath(fd: fd), current: existing, currentXattrs: currentXattrs, isDirectory: false)
+        }
+        walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
+    }
+
+    private func create(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus?, linkText: [UInt8], walker: TreeWalker) throws(Errno) {
+        let temporary = TemporaryName.make()
+        do {
+            if source.isSymlink {
+                let target = EntryName(linkText)
+                try Sys.symlink(target.cString, node.destinationFD, temporary.cString)
+                let plan = context.plan(for: source, xattrs: nil)
+                try context.apply(plan, to: .symlink(directory: node.destinationFD, name: temporary), current: nil, currentXattrs: nil, isDirectory: false)
+            } else {
+                try Sys.mknod(node.destinationFD, temporary.cString, mode: mode_t(source.fileType | 0o600), device: source.rdev)
+                let sourceXattrs = context.sourceXattrs.load(ordering: .relaxed) == 0 ? nil : try XattrIO.read(directory: node.sourceFD, name: name.bytes)
+                let plan = context.plan(for: source, xattrs: sourceXattrs)
+                let fd = try Sys.openPath(node.destinationFD, temporary.cString)
+                defer { Sys.close(fd) }
+                try context.apply(plan, to: .procPath(fd: fd), current: nil, currentXattrs: nil, isDirectory: false)
+            }
+            if existing?.isDirectory == true {
+                try walker.removeTree(node.destinationFD, name, isDirectory: true)
+            }
+            try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
+        } catch {
+            try? Sys.unlink(node.destinationFD, temporary.cString, isDirectory: false)
+            throw error
+        }
+    }
+}

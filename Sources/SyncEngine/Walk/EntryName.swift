@@ -1,0 +1,99 @@
+import Glibc
+
+/// One path component as raw bytes, kept NUL-terminated for the *at() calls.
+///
+/// Names are opaque bytes (newlines, invalid UTF-8, 255 bytes): they never pass through String.
+final class EntryName: @unchecked Sendable {
+    let cString: UnsafeMutablePointer<CChar>
+    let count: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        count = bytes.count
+        cString = .allocate(capacity: count + 1)
+        if count > 0 {
+            UnsafeMutableRawPointer(cString).copyMemory(from: bytes.baseAddress!, byteCount: count)
+        }
+        cString[count] = 0
+    }
+
+    convenience init(_ bytes: [UInt8]) {
+        self.init(bytes.withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) })
+    }
+
+    deinit {
+        cString.deallocate()
+    }
+
+    var bytes: [UInt8] {
+        Array(UnsafeRawBufferPointer(start: cString, count: count))
+    }
+
+    var isDotOrDotDot: Bool {
+        (count == 1 && cString[0] == 0x2E) || (count == 2 && cString[0] == 0x2E && cString[1] == 0x2E)
+    }
+
+    /// A 64-bit FNV-1a hash of the bytes, for the per-folder set of source names.
+    var hash64: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for index in 0..<count {
+            hash = (hash ^ UInt64(UInt8(bitPattern: cString[index]))) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    func hasPrefix(_ prefix: [UInt8]) -> Bool {
+        guard count >= prefix.count else { return false }
+        for (index, byte) in prefix.enumerated() where UInt8(bitPattern: cString[index]) != byte {
+            return false
+        }
+        return true
+    }
+}
+
+/// Names of the engine's temporary files: a dot, then a prefix no ordinary tool uses.
+enum TemporaryName {
+    static let prefix = Array(".~syncd-".utf8)
+
+    static func make() -> EntryName {
+        var bytes = prefix
+        let random = UInt64.random(in: 0...UInt64.max)
+        bytes += Array(String(random, radix: 36).utf8)
+        return EntryName(bytes)
+    }
+}
+
+/// Escapes a path so that it prints as one line: `\n`, `\t`, `\\`, and `\xNN` for control bytes
+/// and invalid UTF-8. Valid UTF-8 text prints as is.
+public func escapedPath(_ bytes: [UInt8]) -> String {
+    var output = ""
+    var index = 0
+    while index < bytes.count {
+        let byte = bytes[index]
+        let length: Int
+        switch byte {
+        case 0x00..<0x80: length = 1
+        case 0xC2...0xDF: length = 2
+        case 0xE0...0xEF: length = 3
+        case 0xF0...0xF4: length = 4
+        default: length = 0
+        }
+        if length > 1, index + length <= bytes.count,
+           let text = String(validating: bytes[index..<(index + length)], as: UTF8.self) {
+            output += text
+            index += length
+            continue
+        }
+        switch byte {
+        case 0x0A: output += "\\n"
+        case 0x09: output += "\\t"
+        case 0x0D: output += "\\r"
+        case 0x5C: output += "\\\\"
+        case 0x20..<0x7F: output.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let digits = String(byte, radix: 16)
+            output += "\\x" + (digits.count == 1 ? "0" : "") + digits
+        }
+        index += 1
+    }
+    return output
+}

@@ -1,0 +1,355 @@
+import Glibc
+
+/// The parallel walk: lists each source folder over its descriptor and turns every entry into
+/// the least work that makes the destination match.
+///
+/// Per entry it costs one statx on each side; an entry that matches costs nothing more than an
+/// xattr listing on each side. Content moves in `FileCopier`; folders get their metadata after
+/// their children, in `finishDirectory`.
+struct TreeWalker {
+    let context: TaskContext
+
+    /// Entries per job: enough to amortise queueing, few enough to spread a folder over workers.
+    static let batchSize = 64
+    /// Files at least this large get a job of their own, so several copy at once.
+    static let largeFile: Int64 = 1 << 20
+
+    // MARK: Folders
+
+    /// Opens the folder on both sides (creating it on the destination), lists the source, and
+    /// queues its entries in batches; then finds destination entries the source lacks.
+    func processDirectory(_ node: DirectoryNode, worker: WorkerContext) {
+        defer { releaseDirectory(node) }
+        guard openDirectory(node) else { return }
+
+        var batch: [EntryName] = []
+        var names = Set<UInt64>()
+        do {
+            try readDirectory(node.sourceFD, worker: worker) { name in
+                names.insert(name.hash64)
+                batch.append(name)
+                if batch.count == Self.batchSize {
+                    submitBatch(node, batch)
+                    batch = []
+                    context.pool.helpWhileBacklogged(limit: 4096, context: worker)
+                }
+            }
+        } catch {
+            context.fail(node, nil, kind: .directory, phase: .prepare, source: node.sourceStatus, error: error, readingSource: true)
+        }
+        if !batch.isEmpty {
+            submitBatch(node, batch)
+        }
+        if node.destinationFD >= 0 && !node.destinationIsNew {
+            findExtraneous(node, sourceNames: names, worker: worker)
+        }
+    }
+
+    private func submitBatch(_ node: DirectoryNode, _ batch: [EntryName]) {
+        node.retain()
+        context.pool.submit { worker in
+            for name in batch {
+                processEntry(node, name, worker: worker)
+            }
+            releaseDirectory(node)
+        }
+    }
+
+    /// Opens source and destination folders. The destination is created with mode 0700 so that
+    /// nobody else can use it before its real mode is set, after its children.
+    private func openDirectory(_ node: DirectoryNode) -> Bool {
+        guard let parent = node.parent, let name = node.name else {
+            return true  // The root's descriptors are opened by the task.
+        }
+        do {
+            node.sourceFD = try Sys.openDirectory(parent.sourceFD, name.cString)
+        } catch {
+            let vanished = error.code == ENOENT
+            if vanished {
+                context.update { $0.filesVanished += 1 }
+                context.emit(parent, name, kind: .directory, phase: .prepare, type: .none, status: .vanished, source: node.sourceStatus)
+            } else {
+                context.fail(parent, name, kind: .directory, phase: .prepare, source: node.sourceStatus, error: error, readingSource: true)
+            }
+            return false
+        }
+        guard parent.destinationFD >= 0 else {
+            return true  // Dry run below a folder that does not exist yet.
+        }
+        do {
+            if parent.destinationIsNew {
+                try createDestinationDirectory(node, parent: parent, name: name)
+                return true
+            }
+            let existing = try? Sys.stat(parent.destinationFD, name.cString)
+            if let existing, !existing.isDirectory {
+                if context.options.overwrite == .never {
+                    context.update { $0.filesSkipped += 1 }
+                    context.emit(parent, name, kind: .directory, phase: .prepare, type: .none, status: .skipped, source: node.sourceStatus)
+                    return false
+                }
+                if context.dryRun {
+                    return true
+                }
+                try removeTree(parent.destinationFD, name, isDirectory: false)
+            }
+            if existing == nil || !existing!.isDirectory {
+                if context.dryRun {
+                    context.update { $0.estimatedFilesToTransfer += 1 }
+                    context.emit(parent, name, kind: .directory, phase: .transfer, type: .content, status: .success, source: node.sourceStatus)
+                    return true
+                }
+                try createDestinationDirectory(node, parent: parent, name: name)
+                return true
+            }
+            node.destinationFD = try Sys.openDirectory(parent.destinationFD, name.cString)
+            node.destinationStatus = existing
+            try makeWritableIfNeeded(node)
+        } catch {
+            context.fail(parent, name, kind: .directory, phase: .transfer, source: node.sourceStatus, error: error)
+            return false
+        }
+        return true
+    }
+
+    private func createDestinationDirectory(_ node: DirectoryNode, parent: DirectoryNode, name: EntryName) throws(Errno) {
+        if context.dryRun {
+            context.update { $0.estimatedFilesToTransfer += 1 }
+            context.emit(parent, name, kind: .directory, phase: .transfer, type: .content, status: .success, source: node.sourceStatus)
+            node.destinationIsNew = true
+            return
+        }
+        try Sys.mkdir(parent.destinationFD, name.cString, mode: 0o700)
+        node.destinationFD = try Sys.openDirectory(parent.destinationFD, name.cString)
+        node.destinationIsNew = true
+        context.markTransfer()
+        context.update {
+            $0.estimatedFilesToTransfer += 1
+            $0.filesTransferred += 1
+        }
+    }
+
+    /// Without privileges, a read-only destination folder is opened up (owner write and search)
+    /// while its children are written; its real mode is restored after them.
+    private func makeWritableIfNeeded(_ node: DirectoryNode) throws(Errno) {
+        guard !context.isPrivileged, !context.dryRun, let status = node.destinationStatus,
+              status.permissions & 0o300 != 0o300, status.uid == Sys.effectiveUserID else { return }
+        try Sys.chmod(node.destinationFD, mode: status.permissions | 0o700)
+        node.temporarilyWritable = true
+    }
+
+    /// Called for each count a folder holds; the last one applies the folder's metadata.
+    func releaseDirectory(_ node: DirectoryNode) {
+        guard node.release() else { return }
+        finishDirectory(node)
+        if let parent = node.parent {
+            releaseDirectory(parent)
+        }
+    }
+
+    private func finishDirectory(_ node: DirectoryNode) {
+        defer { node.closeDescriptors() }
+        guard node.destinationFD >= 0, node.sourceFD >= 0, !context.dryRun || !node.destinationIsNew else { return }
+        do {
+            let sourceXattrs = try readSourceXattrs(fd: node.sourceFD)
+            let plan = context.plan(for: node.sourceStatus, xattrs: sourceXattrs)
+            if node.destinationIsNew {
+                try context.apply(plan, to: .descriptor(node.destinationFD), current: nil, currentXattrs: nil, isDirectory: true)
+                return
+            }
+            // Children may have changed the folder's times, so the folder is compared as it is now.
+            let current = try Sys.stat(node.destinationFD)
+            var before = current
+            if node.temporarilyWritable, let original = node.destinationStatus {
+                before.mode = (before.mode & ~0o7777) | original.permissions
+            }
+            let currentXattrs = sourceXattrs == nil ? nil : try XattrIO.read(directory: -1, name: [], fd: node.destinationFD)
+            let metadataMatches = context.matches(plan, before) && xattrsMatch(plan.xattrs, currentXattrs)
+            if metadataMatches && !node.temporarilyWritable {
+                return
+            }
+            if context.dryRun {
+                countMetadataTransfer(node.parent ?? node, node.name, kind: .directory, source: node.sourceStatus)
+                return
+            }
+            try context.apply(plan, to: .descriptor(node.destinationFD), current: node.temporarilyWritable ? nil : current,
+                              currentXattrs: currentXattrs, isDirectory: true)
+            if !metadataMatches {
+                countMetadataTransfer(node.parent ?? node, node.name, kind: .directory, source: node.sourceStatus)
+            }
+        } catch {
+            context.fail(node.parent ?? node, node.name, kind: .directory, phase: .transfer, source: node.sourceStatus, error: error)
+        }
+    }
+
+    // MARK: Entries
+
+    private func processEntry(_ node: DirectoryNode, _ name: EntryName, worker: WorkerContext) {
+        if context.cancelled.load(ordering: .relaxed) { return }
+        let source: FileStatus
+        do {
+            source = try Sys.stat(node.sourceFD, name.cString)
+        } catch {
+            if error.code == ENOENT {
+                context.update { $0.filesVanished += 1 }
+                context.emit(node, name, kind: .regular, phase: .prepare, type: .none, status: .vanished, source: nil)
+            } else {
+                context.fail(node, name, kind: .regular, phase: .prepare, source: nil, error: error, readingSource: true)
+            }
+            return
+        }
+
+        var traverseOnly = node.traverseOnly
+        if !context.options.filters.isEmpty {
+            switch context.options.filters.decision(forPath: node.path(of: name), isDirectory: source.isDirectory) {
+            case .excluded:
+                return
+            case .traverseOnly:
+                traverseOnly = true
+            case .included:
+                traverseOnly = false
+            }
+        }
+
+        if source.isDirectory {
+            let child = DirectoryNode(parent: node, name: name, sourceStatus: source, traverseOnly: traverseOnly)
+            node.retain()
+            context.pool.submit { worker in processDirectory(child, worker: worker) }
+            return
+        }
+        if traverseOnly {
+            return
+        }
+
+        switch source.kind {
+        case .regular:
+            if source.size >= Self.largeFile {
+                node.retain()
+                context.pool.submit { worker in
+                    processRegular(node, name, source, worker: worker)
+                    releaseDirectory(node)
+                }
+            } else {
+                processRegular(node, name, source, worker: worker)
+            }
+        case .socket:
+            context.update { $0.warnings += 1; $0.filesSkipped += 1 }
+            context.emit(node, name, kind: .socket, phase: .prepare, type: .none, status: .skipped, source: source,
+                         failure: "sockets cannot be copied; skipped")
+        case .characterDevice, .blockDevice where !context.options.preserveDevices:
+            context.update { $0.filesSkipped += 1 }
+            context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source,
+                         failure: "devices are copied only with --devices")
+        default:
+            SpecialFileCopier(context: context).process(node, name, source)
+        }
+    }
+
+    private func processRegular(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, worker: WorkerContext) {
+        FileCopier(context: context, worker: worker, walker: self).process(node, name, source)
+    }
+
+    // MARK: Listing
+
+    /// Calls `body` for each name in the folder open as `fd`, except `.` and `..`, reading
+    /// getdents64 records in 64 KiB batches.
+    func readDirectory(_ fd: Int32, worker: WorkerContext, _ body: (EntryName) -> Void) throws(Errno) {
+        // A folder descriptor is shared with child jobs, so the read position is kept apart.
+        let reader = try Sys.reopenDirectory(fd)
+        defer { Sys.close(reader) }
+        try DirectoryReader(buffer: worker.directoryBuffer, size: worker.directoryBufferSize).list(reader, body)
+    }
+
+    /// Destination entries whose names the source lacks: stale temporary files of an earlier,
+    /// interrupted run are removed now; the rest are deleted at the end with `--delete`.
+    private func findExtraneous(_ node: DirectoryNode, sourceNames: Set<UInt64>, worker: WorkerContext) {
+        do {
+            try readDirectory(node.destinationFD, worker: worker) { name in
+                guard !sourceNames.contains(name.hash64) else { return }
+                if name.hasPrefix(TemporaryName.prefix) {
+                    if !context.dryRun {
+                        try? removeTree(node.destinationFD, name, isDirectory: false)
+                    }
+                    return
+                }
+                guard context.options.deleteExtraneous, !node.traverseOnly else { return }
+                if !context.options.filters.isEmpty,
+                   context.options.filters.decision(forPath: node.path(of: name), isDirectory: false) == .excluded {
+                    return  // Excluded entries are outside the task: never deleted.
+                }
+                var path = node.components
+                path.append(name.bytes)
+                context.deletions.withLock { $0.append(path) }
+                context.update { $0.estimatedFilesToDelete += 1 }
+            }
+        } catch {
+            context.fail(node, nil, kind: .directory, phase: .prepare, source: node.sourceStatus, error: error)
+        }
+    }
+
+    // MARK: Helpers shared with the copiers
+
+    func readSourceXattrs(fd: Int32) throws(Errno) -> XattrIO.Attributes? {
+        guard context.sourceXattrs.load(ordering: .relaxed) != 0 else { return nil }
+        let attributes = try XattrIO.read(directory: -1, name: [], fd: fd)
+        context.sourceXattrs.store(attributes == nil ? 0 : 1, ordering: .relaxed)
+        return attributes
+    }
+
+    func xattrsMatch(_ wanted: XattrIO.Attributes?, _ current: XattrIO.Attributes?) -> Bool {
+        guard let wanted, context.destinationXattrs.load(ordering: .relaxed) != 0 else { return true }
+        let existing = current ?? []
+        return wanted.count == existing.count && zip(wanted, existing).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    func countMetadataTransfer(_ node: DirectoryNode, _ name: EntryName?, kind: EntryEvent.Kind, source: FileStatus) {
+        context.markTransfer()
+        context.update {
+            $0.estimatedFilesToTransfer += 1
+            if !context.dryRun { $0.filesTransferred += 1 }
+        }
+        context.emit(node, name, kind: kind, phase: .transfer, type: .metadata, status: .success, source: source)
+    }
+
+    /// Removes an entry, and everything below it when it is a folder, without following symlinks.
+    func removeTree(_ directory: Int32, _ name: EntryName, isDirectory: Bool) throws(Errno) {
+        do {
+            try Sys.unlink(directory, name.cString, isDirectory: false)
+            return
+        } catch where error.code == EISDIR || error.code == EPERM {
+            // A folder: empty it first.
+        }
+        let fd = try Sys.openDirectory(directory, name.cString)
+        defer { Sys.close(fd) }
+        var children: [EntryName] = []
+        let buffer = syncdAlignedAllocate(alignment: 16, size: 32 * 1024)
+        defer { free(buffer) }
+        try DirectoryReader(buffer: buffer, size: 32 * 1024).list(fd) { children.append($0) }
+        for child in children {
+            try removeTree(fd, child, isDirectory: false)
+        }
+        try Sys.unlink(directory, name.cString, isDirectory: true)
+    }
+}
+
+/// Reads getdents64(2) records into a caller's buffer and yields each name but `.` and `..`.
+struct DirectoryReader {
+    let buffer: UnsafeMutableRawPointer
+    let size: Int
+
+    func list(_ fd: Int32, _ body: (EntryName) -> Void) throws(Errno) {
+        while true {
+            let count = try Sys.getdents(fd, buffer, size)
+            if count == 0 { return }
+            var offset = 0
+            while offset < count {
+                let record = buffer + offset
+                let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
+                let nameStart = record + 19
+                let name = EntryName(UnsafeRawBufferPointer(start: nameStart, count: strlen(nameStart.assumingMemoryBound(to: CChar.self))))
+                if !name.isDotOrDotDot { body(name) }
+                offset += length
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import SyncEngine
+import Synchronization
+
+/// Prints each failed, vanished or skipped entry as one line on stderr while the task runs,
+/// and every entry with `--log-level transfer`.
+final class EntryLogger: TaskObserver, @unchecked Sendable {
+    private let level: TaskOptions.LogLevel
+    private let lock = NSLock()
+    /// Called for every event after logging, for example by a task report.
+    var forward: ((EntryEvent) -> Void)?
+
+    init(level: TaskOptions.LogLevel) {
+        self.level = level
+    }
+
+    func taskDidRecord(_ event: EntryEvent) {
+        let line: String?
+        switch event.status {
+        case .failed, .verifyMismatch:
+            line = level == .off ? nil : "error: \(escapedPath(event.path)): \(event.failure ?? event.status.rawValue)"
+        case .vanished:
+            line = level == .off ? nil : "warning: \(escapedPath(event.path)): vanished from the source during the run"
+        case .changedDuringTransfer:
+            line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "changed during transfer")"
+        case .skipped where event.kind == .socket:
+            line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "skipped")"
+        default:
+            line = level == .transfer ? "\(event.transferType.rawValue.lowercased()) \(event.status.rawValue.lowercased()): \(escapedPath(event.path))" : nil
+        }
+        lock.lock()
+        if let line {
+            printError(line)
+        }
+        forward?(event)
+        lock.unlock()
+    }
+}
+
+/// The exit code for a finished task: the most severe outcome wins.
+func exitCode(for execution: TaskExecution) -> Int32 {
+    if execution.errorCode == "SourceNotReadable" || execution.errorCode == "DestinationNotWritable" || execution.errorCode == "OverlappingLocations" {
+        return ExitCode.taskFailed
+    }
+    if execution.verifyMismatches > 0 || execution.filesFailed.verify > 0 { return ExitCode.verificationMismatch }
+    if execution.filesFailed.total > 0 { return ExitCode.someEntriesFailed }
+    if execution.errorCode == "Cancelled" { return ExitCode.interrupted }
+    if execution.filesChanged > 0 { return ExitCode.changedDuringCopy }
+    if execution.filesVanished > 0 { return ExitCode.sourceVanished }
+    return ExitCode.success
+}
+
+/// The short human summary printed on stderr at the end of a run.
+func summary(of execution: TaskExecution, dryRun: Bool) -> String {
+    var lines: [String] = []
+    let seconds = Double(execution.totalDuration) / 1000
+    let rate = seconds > 0 ? Double(execution.bytesWritten) / seconds : 0
+    let verb = dryRun ? "would transfer" : "transferred"
+    lines.append("\(dryRun ? "Dry run: " : "")\(execution.status.rawValue): \(verb) \(dryRun ? execution.estimatedFilesToTransfer : execution.filesTransferred) entries, "
+        + "\(formatBytes(dryRun ? execution.estimatedBytesToTransfer : execution.bytesWritten)); "
+        + "\(execution.filesUnchanged) unchanged, \(execution.filesSkipped) skipped, "
+        + "\(dryRun ? execution.estimatedFilesToDelete : execution.filesDeleted) \(dryRun ? "to delete" : "deleted"), "
+        + "\(execution.filesVerified) verified, \(execution.filesFailed.total) failed "
+        + "in \(String(format: "%.2f", seconds)) s (\(formatBytes(Int64(rate)))/s)")
+    if execution.filesVanished > 0 {
+        lines.append("\(execution.filesVanished) source entries vanished during the run.")
+    }
+    if execution.filesChanged > 0 {
+        lines.append("\(execution.filesChanged) files changed while they were copied and were not verified; run again to converge.")
+    }
+    if !execution.downgrades.isEmpty {
+        let kinds = execution.downgrades.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        lines.append("The destination could not hold some metadata (\(kinds)); those attributes were not copied.")
+    }
+    if execution.deletionSkippedAfterReadError {
+        lines.append("Deletion was skipped for this run because the source could not be read completely.")
+    }
+    if let code = execution.errorCode, let detail = execution.errorDetail {
+        lines.append("\(code): \(detail)")
+    }
+    return lines.joined(separator: "\n")
+}
+
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
