@@ -85,6 +85,10 @@ ssize_t syncd_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd
 int syncd_fsetxattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
 int syncd_fremovexattr(int fd, const char *name) { return fremovexattr(fd, name); }
 
+ssize_t syncd_listxattr(const char *path, char *list, size_t size) { return listxattr(path, list, size); }
+int syncd_setxattr(const char *path, const char *name, const void *value, size_t size) { return setxattr(path, name, value, size, 0); }
+int syncd_removexattr(const char *path, const char *name) { return removexattr(path, name); }
+
 int64_t syncd_fs_type(int fd) {
     struct statfs buffer;
     if (fstatfs(fd, &buffer) != 0) return -1;

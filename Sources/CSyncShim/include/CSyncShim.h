@@ -58,6 +58,10 @@ ssize_t syncd_flistxattr(int fd, char *list, size_t size);
 int syncd_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int syncd_fremovexattr(int fd, const char *name);
 
+ssize_t syncd_listxattr(const char *path, char *list, size_t size);
+int syncd_setxattr(const char *path, const char *name, const void *value, size_t size);
+int syncd_removexattr(const char *path, const char *name);
+
 /// The filesystem type (statfs f_type) of an open descriptor, or -1 with errno.
 int64_t syncd_fs_type(int fd);
 
