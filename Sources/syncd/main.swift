@@ -3,6 +3,7 @@ import Foundation
 /// The subcommands of `syncd`, in the order help lists them.
 let subcommands: [any SubcommandRunner.Type] = [
     CopyCommand.self,
+    VerifyCommand.self,
 ]
 
 let rootSpec = CommandSpec(

@@ -93,9 +93,26 @@ struct DataTransfer {
         return offset - start
     }
 
+    /// The checksum of a source file, read through the page cache.
+    func checksum(of fd: Int32, size: Int64) throws(Errno) -> String {
+        let hasher = ContentHasher(context.options.checksum)
+        var offset: Int64 = 0
+        while offset < size {
+            let count = try Sys.pread(fd, worker.buffer, worker.bufferSize, offset)
+            if count == 0 { break }
+            let useful = Int(min(Int64(count), size - offset))
+            hasher.update(worker.buffer, count: useful)
+            offset += Int64(useful)
+        }
+        if offset < size {
+            hasher.updateZeros(count: size - offset)
+        }
+        return hasher.finish()
+    }
+
     /// The checksum of a destination file as stored, not as cached: read with O_DIRECT where the
     /// filesystem allows it, otherwise after flushing and dropping the file's cached pages.
-    func checksumFromStorage(of fd: Int32, size: Int64) throws(Errno) -> String {
+    func checksumFromStorage(of fd: Int32, size: Int64, flush: Bool = true) throws(Errno) -> String {
         let hasher = ContentHasher(context.options.checksum)
         var reader: Int32 = -1
         if context.directReadWorks.load(ordering: .relaxed) != 0 {
@@ -104,7 +121,7 @@ struct DataTransfer {
         }
         var direct = reader >= 0
         if !direct {
-            try Sys.flush(fd)
+            if flush { try Sys.flush(fd) }
             Sys.dropCache(fd)
             reader = try Sys.reopen(fd, flags: O_RDONLY)
         }
@@ -128,7 +145,7 @@ struct DataTransfer {
                     // This filesystem refuses an O_DIRECT read after all: fall back for good.
                     context.directReadWorks.store(0, ordering: .relaxed)
                     Sys.close(reader)
-                    try Sys.flush(fd)
+                    if flush { try Sys.flush(fd) }
                     Sys.dropCache(fd)
                     reader = try Sys.reopen(fd, flags: O_RDONLY)
                     direct = false

@@ -86,6 +86,28 @@ public final class ReplicationTask: Sendable {
         return finish(context, startDate: startDate, walkEnd: walkEnd, verifyPhase: verifyPhase)
     }
 
+    /// Compares the two trees as verify mode `all` does, without copying anything.
+    ///
+    /// Returns every difference (content checksums, with the destination read from storage, and
+    /// the metadata these options keep) and the run's counters.
+    public func compare() -> (differences: [TreeDifference], execution: TaskExecution) {
+        let startDate = Date()
+        Sys.raiseOpenFileLimit()
+        let workers = options.workers ?? ProcessInfo.processInfo.activeProcessorCount * 4
+        let context = TaskContext(options: options, workers: workers, observer: observer)
+        self.context.withLock { $0 = context }
+        let differences = TreeVerifier(context: context).run(source: source, destination: destination)
+        var execution = context.counters.withLock { $0.execution }
+        execution.options = options
+        execution.startTime = startDate
+        execution.endTime = Date()
+        execution.totalDuration = Self.milliseconds(context.elapsed)
+        execution.verifyDuration = execution.totalDuration
+        execution.verifyStatus = differences.isEmpty ? .success : .error
+        execution.status = differences.isEmpty ? .success : .error
+        return (differences, execution)
+    }
+
     /// Asks the workers to stop taking new entries; entries in flight complete.
     public func cancel() {
         context.withLock { $0?.cancelled.store(true, ordering: .relaxed) }
