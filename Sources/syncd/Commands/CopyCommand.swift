@@ -35,8 +35,32 @@ enum CopyCommand: SubcommandRunner {
         let destination = arguments.positionals[1]
 
         let logger = EntryLogger(level: options.logLevel)
+        var report: TaskReport? = nil
+        if let path = arguments.value("report") {
+            let type = try arguments.choice("report-type", ["summary-only", "standard"]) ?? "standard"
+            let level = try arguments.choice("report-level", ["errors-only", "successes-and-errors"]) ?? "errors-only"
+            do {
+                report = try TaskReport(path: path, type: type == "standard" ? .standard : .summaryOnly,
+                                        level: level == "errors-only" ? .errorsOnly : .successesAndErrors)
+            } catch {
+                throw UsageError(message: "Cannot create the report file '\(path)': check that its folder exists and is writable")
+            }
+            logger.forward = { [report] event in report?.record(event) }
+        }
+
         let task = ReplicationTask(source: source, destination: destination, options: options, observer: logger)
+        let progress = ProgressDisplay(task: task, enabled: arguments.flag("progress") ?? (isatty(STDERR_FILENO) != 0))
+        progress.start()
         let execution = task.run()
+        progress.stop()
+
+        if let report {
+            do {
+                try report.finish(execution)
+            } catch {
+                printError("error: cannot write the report file '\(arguments.value("report") ?? "")': \(error.localizedDescription)")
+            }
+        }
 
         if arguments.isSet("json") {
             print(execution.dataSyncJSON())
