@@ -506,7 +506,7 @@ private let timeLayouts: [TimeLayout] = [
     static let tree: [TreeEntry] = [
         .file("set-id", "#!/bin/sh\n", Attributes(mode: 0o6755, uid: 200_001, gid: 1001, modificationTime: SampleTrees.commonTime)),
         .file("set-uid-root", "x", Attributes(mode: 0o4755, uid: 0, gid: 0, modificationTime: SampleTrees.commonTime)),
-        .file("set-gid", "x", Attributes(mode: 0o2711, uid: 300, gid: 1001, modificationTime: SampleTrees.commonTime)),
+        .file("set-gid", "x", Attributes(mode: 0o2755, uid: 300, gid: 1001, modificationTime: SampleTrees.commonTime)),
         .folder("shared", Attributes(mode: 0o2775, uid: 200_001, gid: 1001, modificationTime: SampleTrees.commonTime), [
             .file("inside", "i", Attributes(uid: 200_002, gid: 1001, modificationTime: SampleTrees.commonTime)),
         ]),
