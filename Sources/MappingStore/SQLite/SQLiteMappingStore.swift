@@ -39,15 +39,6 @@ public final class SQLiteMappingStore: MappingStore, @unchecked Sendable {
         self.connection = connection
     }
 
-    /// Opens a store and migrates it only up to `version`, to write files of an older schema in tests.
-    init(path: String, schemaVersion version: Int) throws {
-        let connection = try SQLiteConnection(path: path, create: true, busyTimeoutMilliseconds: Self.defaultBusyTimeoutMilliseconds)
-        try connection.query("PRAGMA journal_mode = WAL")
-        try SQLiteSchema.migrate(connection, to: version)
-        self.path = path
-        self.connection = connection
-    }
-
     /// The schema version of the open file.
     public func schemaVersion() throws -> Int {
         try withConnection { connection in try SQLiteSchema.version(of: connection) }
