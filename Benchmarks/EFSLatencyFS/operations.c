@@ -193,7 +193,8 @@ static void *efsfs_init(struct fuse_conn_info *connection, struct fuse_config *c
     if (connection->capable & FUSE_CAP_PARALLEL_DIROPS) {
         connection->want |= FUSE_CAP_PARALLEL_DIROPS;
     }
-    // The same 1 MiB as the rsize and wsize that EFS mounts use.
+    // The same 1 MiB as the rsize and wsize that the EFS mount helper sets. The kernel still
+    // caps readahead at the mount's read_ahead_kb, which is 128 KiB unless changed in sysfs.
     connection->max_readahead = 1U << 20;
     return NULL;
 }
@@ -474,9 +475,9 @@ static int efsfs_utimens(const char *path, const struct timespec times[2],
     return finish_setattr_step(error);
 }
 
-// Opens the backing file. O_DIRECT is not passed on, because the backing filesystem may
-// reject it (tmpfs does), but it turns on FUSE direct I/O so that reads and writes bypass
-// the page cache of the mount and reach this daemon.
+// Opens the backing file. O_DIRECT is not passed on, because some backing filesystems reject
+// it, but it turns on FUSE direct I/O so that reads and writes bypass the page cache of the
+// mount and reach this daemon.
 static int open_backing_file(const char *path, struct fuse_file_info *file, bool create,
                              mode_t mode) {
     enum efsfs_op op = create ? EFSFS_OP_CREATE : EFSFS_OP_OPEN;
@@ -581,7 +582,7 @@ static int efsfs_statfs(const char *path, struct statvfs *status) {
     return result_of(fstatvfs(efsfs_config.backing_fd, status));
 }
 
-// Closes a duplicate of the descriptor, so that the backing filesystem sees the close(2)
+// Closes a duplicate of the descriptor, so that the backing filesystem receives the close(2)
 // that the caller made and can report a deferred write error.
 static int efsfs_flush(const char *path, struct fuse_file_info *file) {
     int error = efsfs_injected_error(EFSFS_OP_FLUSH, path, NULL);
@@ -623,7 +624,8 @@ static int efsfs_fallocate(const char *path, int mode, off_t offset, off_t lengt
 // the f*xattr functions do not accept the O_PATH descriptors that open_parent returns.
 static int efsfs_setxattr(const char *path, const char *name, const char *value, size_t size,
                           int flags) {
-    // The NFS client rejects xattr calls without asking the server, so there is no delay.
+    // Linux's NFSv4.1 client rejects xattr calls from the server's capability flags without
+    // an RPC, so there is no delay.
     if (efsfs_config.no_xattr) {
         return -EOPNOTSUPP;
     }
