@@ -50,6 +50,7 @@ enum CopyCommand: SubcommandRunner {
 
         let task = ReplicationTask(source: source, destination: destination, options: options, observer: logger)
         let progress = ProgressDisplay(task: task, enabled: arguments.flag("progress") ?? (isatty(STDERR_FILENO) != 0))
+        let signals = StopSignals { task.cancel() }
         progress.start()
         let execution = task.run()
         progress.stop()
@@ -68,6 +69,6 @@ enum CopyCommand: SubcommandRunner {
         if options.logLevel != .off {
             printError(summary(of: execution, dryRun: options.dryRun))
         }
-        return exitCode(for: execution)
+        return signals.exitCode ?? exitCode(for: execution)
     }
 }
