@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-// Set when an operation has already paid the round trip of the getattr that libfuse's
-// high-level layer runs right after it in the same thread (after create, mkdir, mknod,
-// symlink, link and each setattr step). NFS returns those attributes in the same compound
-// as the change, so one request pays one delay.
+// Set when an operation has already paid for the getattr that libfuse's high-level layer runs
+// right after it in the same thread, which happens after create, mkdir, mknod, symlink, link
+// and each setattr step. NFS returns those attributes in the same compound as the change, so
+// one request pays one delay.
 static _Thread_local bool prepaid_getattr;
 
 void efsfs_sleep_us(long microseconds) {

@@ -93,9 +93,10 @@ int main(int argc, char **argv) {
     // The kernel has already applied the caller's umask to the modes in each request.
     umask(0);
 
-    // A missing operation makes the kernel fall back to its generic code: copy_file_range
-    // copies through read and write, lseek treats the whole file as data, and fallocate
-    // fails with EOPNOTSUPP, which is what an NFSv4.1 mount does for all three.
+    // For a missing operation libfuse returns ENOSYS, and the kernel falls back to its generic
+    // code: copy_file_range copies through read and write, lseek treats the whole file as
+    // data, and fallocate fails with EOPNOTSUPP. An NFSv4.1 mount behaves the same way,
+    // because COPY, SEEK and ALLOCATE are NFSv4.2 operations.
     struct fuse_operations operations = efsfs_operations;
     if (efsfs_config.no_copy_file_range) {
         operations.copy_file_range = NULL;
