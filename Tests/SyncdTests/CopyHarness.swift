@@ -132,11 +132,13 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// Returns true when any regular file below `root` (not following symlinks) has data.
-func folderHoldsFileData(_ root: String) -> Bool {
+/// Returns true when any regular file below `root` (not following symlinks) has a size or an
+/// allocation of at least `minimumBytes`, which shows that a copy of that size is under way.
+func folderHoldsFileData(_ root: String, minimumBytes: Int = 1) -> Bool {
     guard let enumerator = FileManager.default.enumerator(atPath: root) else { return false }
     for case let relative as String in enumerator {
-        if let status = fileStatus(root + "/" + relative), status.st_mode & 0o170000 == 0o100000, status.st_size > 0 {
+        guard let status = fileStatus(root + "/" + relative), status.st_mode & 0o170000 == 0o100000 else { continue }
+        if status.st_size >= minimumBytes || status.st_blocks * 512 >= minimumBytes {
             return true
         }
     }

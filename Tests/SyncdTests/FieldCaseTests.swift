@@ -204,7 +204,8 @@ enum ChangeDuringCopy: String, CaseIterable, Sendable {
 
             // The rate limit stretches the big file's copy to a few seconds, so the change lands mid-copy.
             let run = try Syncd.start(["copy", pair.source, pair.destination, "--bwlimit", "24M", "--json", "--report", report, "--report-level", "successes-and-errors"])
-            let started = waitUntil(seconds: 20) { folderHoldsFileData(pair.destination) || !run.isRunning }
+            // Only the big file reaches 4 MiB, so this waits until its own copy is under way.
+            let started = waitUntil(seconds: 20) { folderHoldsFileData(pair.destination, minimumBytes: 4 << 20) || !run.isRunning }
             #expect(started, "the copy did not start writing within 20 seconds")
             #expect(run.isRunning, "the copy ended before the source file changed")
 

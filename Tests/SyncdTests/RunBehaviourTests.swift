@@ -130,8 +130,6 @@ enum MetadataChange: String, CaseIterable, Sendable {
 
             var options = ComparisonOptions()
             options.ignoredPaths = [Array("cache".utf8), Array("stale.tmp".utf8), Array("logs/scratch.tmp".utf8)]
-            options.compareRootAttributes = false
-            options.compareFolderTimes = false
             #expect(try TreeComparator.differences(source: pair.source, destination: pair.destination, options: options) == [])
             let rsyncOutput = try Rsync.differences(source: pair.source, destination: pair.destination, extraArguments: ["--exclude=*.tmp", "--exclude=/cache"])
             #expect(rsyncOutput == "")
@@ -170,7 +168,7 @@ enum MetadataChange: String, CaseIterable, Sendable {
 
             // The rate limit keeps the big file in flight for seconds, so the kill lands mid-copy.
             let run = try Syncd.start(["copy", pair.source, pair.destination, "--bwlimit", "64M"])
-            let writing = waitUntil(seconds: 20) { folderHoldsFileData(pair.destination) || !run.isRunning }
+            let writing = waitUntil(seconds: 20) { folderHoldsFileData(pair.destination, minimumBytes: 4 << 20) || !run.isRunning }
             #expect(writing, "the copy did not start writing within 20 seconds")
             #expect(run.isRunning, "the copy ended before it could be killed")
             run.send(SIGKILL)
