@@ -89,6 +89,23 @@ ssize_t syncd_listxattr(const char *path, char *list, size_t size) { return list
 int syncd_setxattr(const char *path, const char *name, const void *value, size_t size) { return setxattr(path, name, value, size, 0); }
 int syncd_removexattr(const char *path, const char *name) { return removexattr(path, name); }
 
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+
+ssize_t syncd_listxattrat(int dirfd, const char *name, char *list, size_t size) {
+    return syscall(SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, size);
+}
+
+ssize_t syncd_getxattrat(int dirfd, const char *name, const char *attribute, void *value, size_t size) {
+    // struct xattr_args from <linux/xattr.h>, spelled out for older kernel headers.
+    struct { uint64_t value; uint32_t size; uint32_t flags; } args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
+    return syscall(SYS_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attribute, &args, sizeof args);
+}
+
 int64_t syncd_fs_type(int fd) {
     struct statfs buffer;
     if (fstatfs(fd, &buffer) != 0) return -1;

@@ -62,6 +62,11 @@ ssize_t syncd_listxattr(const char *path, char *list, size_t size);
 int syncd_setxattr(const char *path, const char *name, const void *value, size_t size);
 int syncd_removexattr(const char *path, const char *name);
 
+/// listxattrat(2) and getxattrat(2) (Linux 6.13 and later) on the entry `name` in `dirfd`,
+/// without following a final symlink. Older kernels fail with ENOSYS.
+ssize_t syncd_listxattrat(int dirfd, const char *name, char *list, size_t size);
+ssize_t syncd_getxattrat(int dirfd, const char *name, const char *attribute, void *value, size_t size);
+
 /// The filesystem type (statfs f_type) of an open descriptor, or -1 with errno.
 int64_t syncd_fs_type(int fd);
 

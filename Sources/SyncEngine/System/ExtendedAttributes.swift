@@ -1,21 +1,29 @@
 import CSyncShim
 import Glibc
+import Synchronization
 
-/// Extended attributes of one entry, read and written by name through the entry's path under
-/// /proc/self/fd/DIR, so that a symlink in the final component is never followed and no file
+/// Extended attributes of one entry, read by name relative to its folder's descriptor with
+/// listxattrat/getxattrat (or, on kernels before 6.13, through the entry's path under
+/// /proc/self/fd/DIR), so that a symlink in the final component is never followed and no file
 /// has to be opened. POSIX ACLs are the `system.posix_acl_access` and `system.posix_acl_default`
 /// attributes, so they travel with the rest.
 enum XattrIO {
+    /// Whether the kernel has listxattrat and getxattrat (Linux 6.13 and later).
+    static let atCallsWork = Atomic<Bool>(true)
+
     typealias Attributes = [(name: [UInt8], value: [UInt8])]
 
     /// The entry's attributes, or nil when the filesystem does not support xattrs.
     static func read(directory: Int32, name: [UInt8], fd: Int32? = nil) throws(Errno) -> Attributes? {
-        let path = procPath(directory: directory, name: name)
+        // The *xattrat calls need no /proc lookup, which serialises threads of one process.
+        let entry: [CChar]? = fd == nil && atCallsWork.load(ordering: .relaxed) ? (name + [0]).map { CChar(bitPattern: $0) } : nil
+        let path = entry == nil && fd == nil ? procPath(directory: directory, name: name) : [0]
         var names = [UInt8](repeating: 0, count: 1024)
         while true {
             let count = names.withUnsafeMutableBytes { raw in
                 let list = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
                 if let fd { return syncd_flistxattr(fd, list, raw.count) }
+                if let entry { return syncd_listxattrat(directory, entry, list, raw.count) }
                 return syncd_llistxattr(path, list, raw.count)
             }
             if count >= 0 {
@@ -24,6 +32,10 @@ enum XattrIO {
             }
             let code = errno
             if code == ERANGE { names = [UInt8](repeating: 0, count: names.count * 4); continue }
+            if code == ENOSYS && entry != nil {
+                atCallsWork.store(false, ordering: .relaxed)
+                return try read(directory: directory, name: name, fd: fd)
+            }
             if code == ENOTSUP || code == ENOSYS { return nil }
             if code == EINTR { continue }
             throw Errno(code: code, call: "listxattr")
@@ -32,20 +44,21 @@ enum XattrIO {
         var attributes: Attributes = []
         for nameBytes in names.split(separator: 0) {
             let attributeName = Array(nameBytes)
-            if let value = try readValue(path: path, fd: fd, name: attributeName) {
+            if let value = try readValue(path: path, fd: fd, entry: entry, directory: directory, name: attributeName) {
                 attributes.append((attributeName, value))
             }
         }
         return attributes.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
-    private static func readValue(path: [CChar], fd: Int32?, name: [UInt8]) throws(Errno) -> [UInt8]? {
+    private static func readValue(path: [CChar], fd: Int32?, entry: [CChar]?, directory: Int32, name: [UInt8]) throws(Errno) -> [UInt8]? {
         var value = [UInt8](repeating: 0, count: 256)
         while true {
             let count = (name + [0]).withUnsafeBufferPointer { namePointer in
                 value.withUnsafeMutableBytes { raw in
                     let attribute = UnsafeRawPointer(namePointer.baseAddress!).assumingMemoryBound(to: CChar.self)
                     if let fd { return syncd_fgetxattr(fd, attribute, raw.baseAddress, raw.count) }
+                    if let entry { return syncd_getxattrat(directory, entry, attribute, raw.baseAddress, raw.count) }
                     return syncd_lgetxattr(path, attribute, raw.baseAddress, raw.count)
                 }
             }
