@@ -59,18 +59,21 @@ public struct ProfileRestore: Sendable {
         }
     }
 
-    /// Runs the engine from the old home into the new one, with the old UID mapped to the new
-    /// profile's UID, then writes the counters and status to the row and a history record.
+    /// Makes the engine task that copies the old home into the new one, with the old UID
+    /// mapped to the new profile's UID.
     ///
     /// The engine creates a missing target home and gives it the new UID, because the root
     /// folder's owner goes through the same UID map as every entry.
-    public func run(_ job: RestoreJob, observer: (any TaskObserver)? = nil) throws -> TaskExecution {
+    public func makeTask(for job: RestoreJob, observer: (any TaskObserver)? = nil) -> ReplicationTask {
         var options = taskOptions
         if job.source.efsUID != job.target.efsUID {
             options.uidMap[job.source.efsUID] = job.target.efsUID
         }
-        let execution = ReplicationTask(source: job.sourceHome, destination: job.targetHome, options: options, observer: observer).run()
+        return ReplicationTask(source: job.sourceHome, destination: job.targetHome, options: options, observer: observer)
+    }
 
+    /// Writes a finished task's counters and status to the row and appends a history record.
+    public func record(_ execution: TaskExecution, of job: RestoreJob) throws {
         let summary = RestoreSummary(
             bytesWritten: execution.bytesWritten, bytesFileTransferred: execution.bytesTransferred,
             filesTransferred: execution.filesTransferred, totalDurationMilliseconds: execution.totalDuration,
@@ -83,6 +86,12 @@ public struct ProfileRestore: Sendable {
         // NOTE: two restores of one profile started at once both run the engine; the daemon's
         // job leases are what prevent that, and the last one to finish writes the row.
         try store.recordRestore(summary, for: job.target.key, detail: detail)
+    }
+
+    /// Runs the job's task to its end and records the result.
+    public func run(_ job: RestoreJob, observer: (any TaskObserver)? = nil) throws -> TaskExecution {
+        let execution = makeTask(for: job, observer: observer).run()
+        try record(execution, of: job)
         return execution
     }
 

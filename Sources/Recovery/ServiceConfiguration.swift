@@ -127,7 +127,8 @@ public struct ServiceConfiguration: Sendable {
         return nil
     }
 
-    static func absolutePath(_ path: String, relativeTo folder: String) -> String {
+    /// `path` made absolute against `folder`, with `.` and `..` components removed.
+    public static func absolutePath(_ path: String, relativeTo folder: String) -> String {
         let joined = path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path)
         return (joined as NSString).standardizingPath
     }

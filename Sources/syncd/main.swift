@@ -4,6 +4,7 @@ import Foundation
 let subcommands: [any SubcommandRunner.Type] = [
     CopyCommand.self,
     VerifyCommand.self,
+    RestoreCommand.self, ProfileCommand.self,
 ]
 
 let rootSpec = CommandSpec(

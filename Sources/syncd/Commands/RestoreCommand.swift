@@ -48,14 +48,18 @@ enum RestoreCommand: SubcommandRunner {
                 log.info("Restoring \(key) from \(job.sourceHome) (UID \(job.source.efsUID)) into \(job.targetHome) (UID \(job.target.efsUID)).",
                          ["profile": key.profileName, "domain": key.domainName, "change": String(job.changeSequence)])
                 let logger = EntryLogger(level: configuration.taskOptions.logLevel)
-                let execution = try restore.run(job, observer: logger)
+                let task = restore.makeTask(for: job, observer: logger)
+                let signals = StopSignals { task.cancel() }
+                let execution = task.run()
+                // A stopped copy is recorded too, with status ERROR, so the row never claims a finished restore.
+                try restore.record(execution, of: job)
                 if arguments.isSet("json") {
                     print(execution.dataSyncJSON())
                 }
                 if configuration.taskOptions.logLevel != .off {
                     log.info(summary(of: execution, dryRun: false), ["profile": key.profileName, "domain": key.domainName, "status": execution.status.rawValue])
                 }
-                return exitCode(for: execution)
+                return signals.exitCode ?? exitCode(for: execution)
             }
         } catch {
             return ServiceOptions.report(error, spec: spec, log: log)

@@ -40,8 +40,18 @@ enum ServiceOptions {
 
     /// Opens the mapping store. Read-only commands pass `createIfMissing: false`, so that a
     /// misspelt path is reported instead of answered from a new, empty store.
+    /// A writing command creates the store's folder when it is missing, as a first run on a
+    /// new host needs for the default path.
     static func openStore(_ configuration: ServiceConfiguration, createIfMissing: Bool) throws -> SQLiteMappingStore {
-        try SQLiteMappingStore(path: configuration.storePath, createIfMissing: createIfMissing)
+        let folder = (configuration.storePath as NSString).deletingLastPathComponent
+        if createIfMissing && !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw MappingStoreError.cannotOpen(path: configuration.storePath, detail: "its folder cannot be created: \(error.localizedDescription)")
+            }
+        }
+        return try SQLiteMappingStore(path: configuration.storePath, createIfMissing: createIfMissing)
     }
 
     /// Which kind `--user` or `--space` selects, or nil when neither is given.
