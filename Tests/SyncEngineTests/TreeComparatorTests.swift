@@ -3,8 +3,8 @@ import Glibc
 import Testing
 import TestSupport
 
-// Tests of the test oracle itself: the builder must make what it is told, and the comparator
-// must report every kind of difference and nothing else.
+// Tests of the test oracle itself. The builder must create exactly what the description
+// requests, and the comparator must report every kind of difference and nothing else.
 
 private let isRoot = getuid() == 0
 private let rootAttributes = Attributes(mode: 0o750, modificationTime: SampleTrees.commonTime)

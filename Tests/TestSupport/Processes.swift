@@ -136,8 +136,8 @@ public struct ScratchFolder: Sendable {
     public init(label: String = "scratch") throws {
         let safeLabel = String(label.map { $0.isLetter || $0.isNumber ? $0 : "-" })
         var template = Array("/tmp/syncd-test-\(safeLabel)-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        if made == nil { throw SystemCallError("mkdtemp", path: "/tmp") }
+        let createdPath = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        if createdPath == nil { throw SystemCallError("mkdtemp", path: "/tmp") }
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

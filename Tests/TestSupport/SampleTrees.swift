@@ -18,8 +18,9 @@ public enum SampleTrees {
         longestName,
     ]
 
-    /// A tree with one entry of each kind the comparator checks. With `privileged` it adds what
-    /// only root may create: foreign owners, set-id files, a character device and `trusted.*`.
+    /// Returns a tree with one entry of each kind the comparator checks. With `privileged` it
+    /// adds what only root may create: foreign owners, set-id files, a character device and
+    /// `trusted.*` attributes.
     public static func everyKind(privileged: Bool) -> [TreeEntry] {
         let time = Attributes(modificationTime: commonTime)
         var docs: [TreeEntry] = [

@@ -99,7 +99,7 @@ public enum TreeBuilder {
     }
 
     /// Binds a Unix socket at the entry's name and closes it, which leaves the socket inode.
-    /// `sockaddr_un` holds at most 107 path bytes, so a longer `/proc/self/fd` path falls back
+    /// `sockaddr_un` has room for at most 107 path bytes, so a longer `/proc/self/fd` path falls back
     /// to `mknodat` with `S_IFSOCK`, which makes the same kind of inode.
     private static func makeSocket(at location: Location, path: [UInt8]) throws {
         let address = location.procPath
@@ -190,25 +190,25 @@ public enum TreeBuilder {
     /// group bits of the mode to the mask), then xattrs, then times (which every other step
     /// would disturb).
     private static func apply(_ attributes: Attributes, to location: Location, isSymlink: Bool, path: [UInt8]) throws {
-        let shownPath = path.isEmpty ? "\".\"" : escapedPath(path)
+        let displayPath = path.isEmpty ? "\".\"" : escapedPath(path)
 
         if attributes.uid != nil || attributes.gid != nil {
             let uid = attributes.uid ?? UInt32.max
             let gid = attributes.gid ?? UInt32.max
             let code = withCBytes(location.name) { fchownat(location.folder, $0, uid, gid, AT_SYMLINK_NOFOLLOW) }
-            if code != 0 { throw SystemCallError("fchownat", path: shownPath) }
+            if code != 0 { throw SystemCallError("fchownat", path: displayPath) }
         }
 
         if let mode = attributes.mode, !isSymlink {
             let code = withCBytes(location.name) { fchmodat(location.folder, $0, mode_t(mode & 0o7777), 0) }
-            if code != 0 { throw SystemCallError("fchmodat", path: shownPath) }
+            if code != 0 { throw SystemCallError("fchmodat", path: displayPath) }
         }
 
         if let text = attributes.accessACL {
-            try setACL(text, type: acl_type_t(ACL_TYPE_ACCESS), at: location, path: shownPath)
+            try setACL(text, type: acl_type_t(ACL_TYPE_ACCESS), at: location, path: displayPath)
         }
         if let text = attributes.defaultACL {
-            try setACL(text, type: acl_type_t(ACL_TYPE_DEFAULT), at: location, path: shownPath)
+            try setACL(text, type: acl_type_t(ACL_TYPE_DEFAULT), at: location, path: displayPath)
         }
 
         for attribute in attributes.extendedAttributes {
@@ -217,13 +217,13 @@ public enum TreeBuilder {
                     syncd_lsetxattr(procPath, attribute.name, raw.baseAddress, raw.count)
                 }
             }
-            if code != 0 { throw SystemCallError("lsetxattr \(attribute.name)", path: shownPath) }
+            if code != 0 { throw SystemCallError("lsetxattr \(attribute.name)", path: displayPath) }
         }
 
         if attributes.modificationTime != nil || attributes.accessTime != nil {
             var times = [timeSpec(attributes.accessTime), timeSpec(attributes.modificationTime)]
             let code = withCBytes(location.name) { utimensat(location.folder, $0, &times, AT_SYMLINK_NOFOLLOW) }
-            if code != 0 { throw SystemCallError("utimensat", path: shownPath) }
+            if code != 0 { throw SystemCallError("utimensat", path: displayPath) }
         }
     }
 

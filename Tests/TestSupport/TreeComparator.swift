@@ -24,10 +24,10 @@ public struct ComparisonOptions: Sendable {
 /// rendered by `escapedPath`. The comparison walks both trees single-threaded through folder
 /// descriptors, never follows a symlink, and shares no code with the engine.
 ///
-/// Checked: names as bytes, types, sizes, content byte for byte, symlink text, owners, modes,
-/// modification times to the nanosecond, access times on request, access and default ACLs as
-/// `acl_to_any_text` output, every extended attribute `llistxattr` returns, hard-link groups,
-/// sparseness and device numbers.
+/// It checks names as bytes, types, sizes, content byte for byte, symlink text, owners, modes
+/// and modification times to the nanosecond, and access times on request. It also checks access
+/// and default ACLs as `acl_to_any_text` output, every extended attribute `llistxattr` returns,
+/// hard-link groups, sparseness and device numbers.
 public enum TreeComparator {
     public static func differences(
         source: String, destination: String, options: ComparisonOptions = ComparisonOptions()
@@ -317,6 +317,6 @@ private func deviceText(_ device: UInt) -> String {
 
 /// Renders an xattr value for a difference line, cut after 64 bytes.
 private func escapedValue(_ value: [UInt8]) -> String {
-    let shown = escapedPath(Array(value.prefix(64)))
-    return value.count > 64 ? "\(shown)... (\(value.count) bytes)" : shown
+    let escapedPrefix = escapedPath(Array(value.prefix(64)))
+    return value.count > 64 ? "\(escapedPrefix)... (\(value.count) bytes)" : escapedPrefix
 }

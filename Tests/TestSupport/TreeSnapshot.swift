@@ -49,14 +49,14 @@ public struct TreeSnapshot: Sendable {
         var lines: [String] = []
         let paths = Set(entries.keys).union(later.entries.keys).sorted { $0.lexicographicallyPrecedes($1) }
         for path in paths {
-            let shown = path.isEmpty ? "\".\"" : escapedPath(path)
+            let displayPath = path.isEmpty ? "\".\"" : escapedPath(path)
             switch (entries[path], later.entries[path]) {
             case (nil, let after?):
-                lines.append("\(shown): appeared (\(after))")
+                lines.append("\(displayPath): appeared (\(after))")
             case (let before?, nil):
-                lines.append("\(shown): vanished (was \(before))")
+                lines.append("\(displayPath): vanished (was \(before))")
             case (let before?, let after?) where before != after:
-                lines.append("\(shown): changed from \(before) to \(after)")
+                lines.append("\(displayPath): changed from \(before) to \(after)")
             default:
                 break
             }

@@ -92,7 +92,7 @@ public struct Extent: Sendable {
 /// The content of a regular file.
 public enum FileContent: Sendable {
     case bytes([UInt8])
-    /// A file of `size` bytes that holds data only in `extents` and holes everywhere else.
+    /// A file of `size` bytes with data only in `extents` and holes everywhere else.
     /// The builder writes each extent with `pwrite` and sets the size with `ftruncate`, so a
     /// trailing hole is not allocated.
     case sparse(size: Int64, extents: [Extent])
@@ -151,7 +151,7 @@ public struct TreeEntry: Sendable {
         TreeEntry(name: name, kind: .symlink(target: target), attributes: attributes)
     }
 
-    /// A hard link to the entry at `target`, written as names separated by `/` from the tree root.
+    /// Makes a hard link to the entry at `target`, written as names separated by `/` from the tree root.
     public static func hardLink(_ name: EntryName, to target: String) -> TreeEntry {
         let components = target.split(separator: "/").map { EntryName(String($0)) }
         return TreeEntry(name: name, kind: .hardLink(target: components))
