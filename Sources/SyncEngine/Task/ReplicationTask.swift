@@ -236,6 +236,19 @@ public final class ReplicationTask: Sendable {
                      destinationStatus: destinationStatus, destinationCreated: created, destinationPath: destination)
     }
 
+    /// A one-line reason when the two folders are the same or one is inside the other, else nil.
+    public static func overlapProblem(source: String, destination: String) -> String? {
+        let sourceReal = resolvedPath(source)
+        let destinationReal = resolvedPath(destination)
+        guard isSameOrNested(sourceReal, destinationReal) else { return nil }
+        if sourceReal == destinationReal {
+            return "source '\(source)' and destination '\(destination)' are the same folder"
+        }
+        return sourceReal.count < destinationReal.count
+            ? "destination '\(destination)' is inside source '\(source)'"
+            : "source '\(source)' is inside destination '\(destination)'"
+    }
+
     /// The real path of `path`, resolving the part that exists and appending the rest.
     static func resolvedPath(_ path: String) -> String {
         var url = URL(fileURLWithPath: path).standardizedFileURL

@@ -34,6 +34,10 @@ enum CopyCommand: SubcommandRunner {
         let source = arguments.positionals[0]
         let destination = arguments.positionals[1]
 
+        if let problem = ReplicationTask.overlapProblem(source: source, destination: destination) {
+            throw UsageError(message: "Overlapping folders: \(problem); choose a destination outside the source")
+        }
+
         let logger = EntryLogger(level: options.logLevel)
         var report: TaskReport? = nil
         if let path = arguments.value("report") {

@@ -37,6 +37,10 @@ enum VerifyCommand: SubcommandRunner {
             }
         }
 
+        if let problem = ReplicationTask.overlapProblem(source: source, destination: destination) {
+            throw UsageError(message: "Overlapping folders: \(problem)")
+        }
+
         let (differences, _) = ReplicationTask(source: source, destination: destination, options: options).compare()
         if arguments.isSet("json") {
             var writer = OrderedJSONWriter(pretty: true)
