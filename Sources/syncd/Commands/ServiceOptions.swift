@@ -74,8 +74,8 @@ enum ServiceOptions {
 
     /// Prints `error` in the usual `Error: …` form and returns its exit code.
     ///
-    /// Usage errors print the usage line (exit 64); bad ids, unknown profiles and a corrupt store
-    /// exit 65; a locked store exits 75; a store that cannot be opened or written exits 1.
+    /// Usage errors and a name that needs `--user` or `--space` print the usage line (exit 64);
+    /// bad ids, unknown profiles and a corrupt store exit 65; a locked store exits 75; a store that cannot be opened or written exits 1.
     static func report(_ error: any Error, spec: CommandSpec, log: ServiceLog) -> Int32 {
         switch error {
         case let usage as UsageError:
@@ -86,6 +86,9 @@ enum ServiceOptions {
             log.error(recovery.description)
             return ExitCode.dataError
         case let store as MappingStoreError:
+            if case .ambiguousProfile = store {
+                return reportUsageError(UsageError(message: store.description), spec: spec)
+            }
             log.error(store.description)
             if case .locked = store { return ExitCode.storeLocked }
             return store.isDataError ? ExitCode.dataError : ExitCode.taskFailed
