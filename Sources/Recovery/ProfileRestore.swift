@@ -11,7 +11,7 @@ public struct RestoreJob: Sendable {
     public var targetHome: String
 }
 
-/// What `ProfileRestore.run` did.
+/// The outcome of `ProfileRestore.restore`.
 public enum RestoreOutcome: Sendable {
     /// The engine ran; its result was written to the row and a history record.
     case restored(RestoreJob, TaskExecution)
@@ -83,8 +83,8 @@ public struct ProfileRestore: Sendable {
             detail += ": \(code)"
             if let errorDetail = execution.errorDetail { detail += " \(errorDetail)" }
         }
-        // NOTE: two restores of one profile started at once both run the engine; the daemon's
-        // job leases are what prevent that, and the last one to finish writes the row.
+        // NOTE: two restores of one profile started at once both run the engine, and the last
+        // one to finish writes the row. Nothing here prevents that; the daemon's job leases must.
         try store.recordRestore(summary, for: job.target.key, detail: detail)
     }
 

@@ -14,7 +14,7 @@ public struct ServiceConfiguration: Sendable {
     public static let defaultStorePath = "/var/lib/syncd/syncd.sqlite"
 
     public var storePath = ServiceConfiguration.defaultStorePath
-    /// Where each EFS volume is mounted on this host; a home is `<mount>/<uid>`.
+    /// The mount path of each EFS volume on this host. A home is `<mount>/<uid>`.
     public var mounts: [EFSFileSystemID: String] = [:]
     /// Options for restore tasks: DataSync's defaults, then the file's `taskOptions`.
     public var taskOptions = TaskOptions()
@@ -44,8 +44,8 @@ public struct ServiceConfiguration: Sendable {
         return try ServiceConfiguration(json: data, origin: path)
     }
 
-    /// Parses the JSON object; `origin` names the source in error messages. Relative paths are
-    /// taken relative to the folder that holds the file.
+    /// Parses the JSON object. `origin` names the file in error messages, and relative paths
+    /// are taken relative to the file's folder.
     public init(json data: Data, origin: String) throws {
         func invalid(_ detail: String) -> RecoveryError { .invalidConfiguration(path: origin, detail: detail) }
 

@@ -31,7 +31,7 @@ public struct ChangeRecord: Sendable, Equatable {
 
 /// One `studioUserHistory` record: the row as it was after one action.
 public struct HistoryRecord: Sendable, Equatable, Codable {
-    /// What wrote the row; the raw values are stored in the `action` column.
+    /// The operation that wrote the row. The raw values are stored in the `action` column.
     public enum Action: String, Sendable, Codable {
         case register
         case setReplication = "set-replication"

@@ -2,8 +2,8 @@
 public enum Validation {
     /// Parses a POSIX UID written in decimal, such as `200001`.
     ///
-    /// Rejects signs, spaces, leading zeros and 4294967295, which `chown` reads as "leave
-    /// unchanged", because the home folder is named after the canonical decimal form.
+    /// Rejects signs, spaces and leading zeros, because the home folder is named after the
+    /// canonical decimal form. Rejects 4294967295 too, which `chown` reads as "leave unchanged".
     public static func parseUID(_ text: String) throws -> UInt32 {
         let isDecimal = !text.isEmpty && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         guard isDecimal, text == "0" || !text.hasPrefix("0"), let uid = UInt32(text), uid != UInt32.max else {

@@ -140,7 +140,12 @@ public final class SQLiteMappingStore: MappingStore, @unchecked Sendable {
                 }
 
                 let now = Self.nowMilliseconds()
-                let operation: ChangeRecord.Operation = oldImage == nil ? .insert : newImage == nil ? .remove : .modify
+                let operation: ChangeRecord.Operation
+                switch (oldImage, newImage) {
+                case (nil, _): operation = .insert
+                case (_, nil): operation = .remove
+                default: operation = .modify
+                }
                 let sequence = try connection.query(
                     """
                     INSERT INTO changeRecord (recorded_at, operation, profile_name, domain_name, kind, old_image, new_image)

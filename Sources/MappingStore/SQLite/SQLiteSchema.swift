@@ -1,6 +1,7 @@
-/// The store's schema as a list of migrations; `PRAGMA user_version` holds the last one applied.
+/// The store's schema as a list of migrations. `PRAGMA user_version` stores the version of the
+/// last one applied.
 ///
-/// A migration is never edited once released: a newer syncd appends one, and opening an older
+/// A released migration must not be edited. A newer syncd appends one, and opening an older
 /// file applies the missing ones in a single transaction, keeping every row.
 enum SQLiteSchema {
     struct Migration {
@@ -57,7 +58,7 @@ enum SQLiteSchema {
             CREATE INDEX changeRecord_by_profile ON changeRecord (profile_name, domain_name, kind, sequence);
             """),
         // Restores remember which change they carried out, so a second run of a finished
-        // restore copies nothing; consumers of the change feed keep a durable checkpoint.
+        // restore copies nothing. Consumers of the change feed keep a durable checkpoint.
         Migration(version: 2, sql: """
             ALTER TABLE studioUser ADD COLUMN restored_change_sequence INTEGER;
 
@@ -73,8 +74,8 @@ enum SQLiteSchema {
 
     /// Brings the file up to `targetVersion`, applying the missing migrations in one transaction.
     ///
-    /// Takes the write lock only when a migration is missing, so opening a current file never
-    /// waits for another writer.
+    /// Takes the write lock only when a migration is missing, so this step does not wait for
+    /// another writer when the file is current.
     static func migrate(_ connection: borrowing SQLiteConnection, to targetVersion: Int = latestVersion) throws {
         let found = try version(of: connection)
         if found > latestVersion {

@@ -5,8 +5,10 @@ import Recovery
 /// `syncd profile …`: registers Studio profiles in the mapping store and shows them.
 ///
 /// The command framework parses one level of subcommands, so this group declares the options of
-/// all its subcommands, then passes the parsed words on to the chosen subcommand, which parses
-/// them again against its own spec and rejects options that are not its own.
+/// all its subcommands. It passes the parsed words on to the chosen subcommand, which parses
+/// them again against its own spec and rejects options that are not its own. For the same
+/// reason `syncd profile register --help` prints the group's help; `syncd profile help register`
+/// prints the subcommand's own.
 enum ProfileCommand: SubcommandRunner {
     static let commandName = "profile"
     static let abstract = "Register, list and change Studio profiles in the mapping store."
@@ -265,7 +267,7 @@ enum ProfileAddTargetCommand: SubcommandRunner {
         source's home into it. The target may be in another domain.
         """,
         options: [
-            .value("src-profile-name", "name", help: "The existing profile whose home holds the data."),
+            .value("src-profile-name", "name", help: "The existing profile whose home contains the data."),
             .value("src-domain-name", "name", help: "The existing profile's domain name."),
             .flag("src-user", help: "Select the source user profile when a space has the same name."),
             .flag("src-space", help: "Select the source space when a user profile has the same name."),

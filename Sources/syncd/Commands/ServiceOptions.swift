@@ -3,8 +3,8 @@ import MappingStore
 import Recovery
 
 extension ExitCode {
-    /// `restore`: the profile's latest home change calls for no copy (a first registration, or a
-    /// target of `add-target` that has not registered its own home yet). Nothing was changed.
+    /// `restore`: the profile's latest home change calls for no copy. It is a first registration,
+    /// a removal, or a row from `add-target` whose profile has not registered yet. Nothing was changed.
     static let nothingDue: Int32 = 3
     /// `restore`: replication is off for the profile, so nothing was copied.
     static let replicationOff: Int32 = 4
@@ -39,7 +39,7 @@ enum ServiceOptions {
     }
 
     /// Opens the mapping store. Read-only commands pass `createIfMissing: false`, so that a
-    /// misspelt path is reported instead of answered from a new, empty store.
+    /// misspelt path is reported instead of read as a new, empty store.
     /// A writing command creates the store's folder when it is missing, as a first run on a
     /// new host needs for the default path.
     static func openStore(_ configuration: ServiceConfiguration, createIfMissing: Bool) throws -> SQLiteMappingStore {
@@ -74,8 +74,9 @@ enum ServiceOptions {
 
     /// Prints `error` in the usual `Error: …` form and returns its exit code.
     ///
-    /// Usage errors and a name that needs `--user` or `--space` print the usage line (exit 64);
-    /// bad ids, unknown profiles and a corrupt store exit 65; a locked store exits 75; a store that cannot be opened or written exits 1.
+    /// Usage errors and a name that needs `--user` or `--space` print the usage line (exit 64).
+    /// Invalid ids, unknown profiles and a corrupt store exit 65, and a locked store exits 75.
+    /// A store that cannot be opened or written exits 1.
     static func report(_ error: any Error, spec: CommandSpec, log: ServiceLog) -> Int32 {
         switch error {
         case let usage as UsageError:
