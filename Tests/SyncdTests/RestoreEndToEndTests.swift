@@ -382,4 +382,44 @@ struct RestoreEndToEndTests {
             #expect(FileManager.default.contents(atPath: world.store) == garbage)
         }
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"), "needs the sqlite3 shell"))
+    func lockedStoreExitsAfterWaiting() throws {
+        try withScratchFolder("restore-locked") { scratch in
+            let world = try RestoreWorld(scratch)
+            #expect(try world.register("user1", efs: RestoreWorld.efsA, uid: 200001).status == 0)
+
+            // The sqlite3 shell takes the write lock and keeps it until its input ends.
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            holder.arguments = [world.store]
+            let input = Pipe()
+            holder.standardInput = input
+            holder.standardOutput = FileHandle.nullDevice
+            holder.standardError = FileHandle.nullDevice
+            try holder.run()
+            let ready = scratch.path("locked.ready")
+            input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\n.shell touch \(ready)\n".utf8))
+            defer {
+                try? input.fileHandleForWriting.close()
+                holder.waitUntilExit()
+            }
+            let deadline = Date().addingTimeInterval(10)
+            while !FileManager.default.fileExists(atPath: ready) && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            try #require(FileManager.default.fileExists(atPath: ready), "the sqlite3 shell did not take the lock")
+
+            let start = Date()
+            let blocked = try world.register("user1", efs: RestoreWorld.efsB, uid: 200005)
+            #expect(blocked.status == 75, "\(blocked)")
+            #expect(blocked.standardError.contains("is locked by another process"), "\(blocked)")
+            #expect(Date().timeIntervalSince(start) >= 4, "gave up before the 5 s busy timeout")
+
+            try input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+            #expect(try world.show("user1").history.count == 1)
+            #expect(try world.register("user1", efs: RestoreWorld.efsB, uid: 200005).status == 0)
+        }
+    }
 }

@@ -17,7 +17,8 @@ enum RestoreCommand: SubcommandRunner {
         the old UID mapped to the new one, then writes the counters and status to the row and a \
         history record. Running it again after a successful restore copies nothing. Exit codes: \
         0 restored or already restored, 3 nothing due, 4 replication off, 64 usage, 65 invalid \
-        data or unknown profile, 75 store locked, 1 or the copy's own codes (23 to 26) when the copy fails.
+        data or unknown profile, 75 store locked, 1 or the copy's own codes (23 to 26) when the copy fails, 130 or 143 \
+        when stopped by SIGINT or SIGTERM.
         """,
         options: [
             .value("profile-name", "name", help: "The user profile or space name."),
