@@ -112,18 +112,27 @@ struct DataTransfer {
 
     /// The checksum of a destination file as stored, not as cached: read with O_DIRECT where the
     /// filesystem allows it, otherwise after flushing and dropping the file's cached pages.
-    func checksumFromStorage(of fd: Int32, size: Int64, flush: Bool = true) throws(Errno) -> String {
+    ///
+    /// The file is opened again by `name` in `directory` (not through /proc, whose lookups
+    /// serialise the threads of a process), or through /proc when no name is given.
+    func checksumFromStorage(of fd: Int32, directory: Int32 = -1, name: EntryName? = nil, size: Int64, flush: Bool = true) throws(Errno) -> String {
         let hasher = ContentHasher(context.options.checksum)
+        func open(_ flags: Int32) throws(Errno) -> Int32 {
+            if let name {
+                return try Sys.openRead(directory, name.cString, extraFlags: flags)
+            }
+            return try Sys.reopen(fd, flags: O_RDONLY | flags)
+        }
         var reader: Int32 = -1
         if context.directReadWorks.load(ordering: .relaxed) != 0 {
-            reader = (try? Sys.reopen(fd, flags: O_RDONLY | syncd_o_direct_flag)) ?? -1
+            reader = (try? open(syncd_o_direct_flag)) ?? -1
             context.directReadWorks.store(reader >= 0 ? 1 : 0, ordering: .relaxed)
         }
         var direct = reader >= 0
         if !direct {
             if flush { try Sys.flush(fd) }
             Sys.dropCache(fd)
-            reader = try Sys.reopen(fd, flags: O_RDONLY)
+            reader = try open(0)
         }
         defer { Sys.close(reader) }
 
@@ -147,7 +156,7 @@ struct DataTransfer {
                     Sys.close(reader)
                     if flush { try Sys.flush(fd) }
                     Sys.dropCache(fd)
-                    reader = try Sys.reopen(fd, flags: O_RDONLY)
+                    reader = try open(0)
                     direct = false
                     continue
                 }

@@ -29,30 +29,16 @@ struct FileCopier {
             return
         }
 
-        let key = HardLinkTable.Key(device: source.device, inode: source.inode)
-        let context = self.context
-        let walker = self.walker
-        node.retain()
-        let role = context.hardLinks.join(key, linkCount: source.linkCount) { placed in
-            context.pool.submit { worker in
-                FileCopier(context: context, worker: worker, walker: walker).follow(node, name, source, placed: placed, key: key)
-                walker.releaseDirectory(node)
-            }
-        }
-        switch role {
-        case .leader:
-            let placed = replicate(node, name, source, existing: existing, keepDescriptor: true)
-            context.hardLinks.complete(key, placed: placed)
-            walker.releaseDirectory(node)
-        case .follow(let placed):
-            follow(node, name, source, placed: placed, key: key)
-            walker.releaseDirectory(node)
-        case .wait:
-            break  // The waiter queued above runs once the leader has placed its file.
+        let existingStatus = existing
+        walker.replicateLinked(node, name, source, worker: worker) { worker, keepDescriptor in
+            let copier = FileCopier(context: context, worker: worker, walker: walker)
+            // A follower whose leader failed re-reads the destination: the leader may have changed it.
+            let current = keepDescriptor ? existingStatus : (try? copier.destinationStatus(node, name)) ?? nil
+            return copier.replicate(node, name, source, existing: current, keepDescriptor: keepDescriptor)
         }
     }
 
-    private func destinationStatus(_ node: DirectoryNode, _ name: EntryName) throws(Errno) -> FileStatus? {
+    func destinationStatus(_ node: DirectoryNode, _ name: EntryName) throws(Errno) -> FileStatus? {
         guard node.destinationFD >= 0, !node.destinationIsNew else { return nil }
         do {
             return try Sys.stat(node.destinationFD, name.cString)
@@ -61,53 +47,9 @@ struct FileCopier {
         }
     }
 
-    /// A later name of a hard-link group: linked to the leader's destination inode.
-    private func follow(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, placed: HardLinkTable.Placed?, key: HardLinkTable.Key) {
-        defer { context.hardLinks.finishFollower(key) }
-        let existing: FileStatus?
-        do {
-            existing = try destinationStatus(node, name)
-        } catch {
-            context.fail(node, name, kind: .regular, phase: .prepare, source: source, error: error)
-            return
-        }
-        guard let placed else {
-            // The leader failed; this name is copied on its own so that its data is not lost.
-            if let own = replicate(node, name, source, existing: existing, keepDescriptor: false) {
-                Sys.close(own.fd)
-            }
-            return
-        }
-        if let existing, existing.inode == placed.inode {
-            context.update { $0.filesUnchanged += 1 }
-            return
-        }
-        context.markTransfer()
-        context.update {
-            $0.estimatedFilesToTransfer += 1
-            if !context.dryRun { $0.filesTransferred += 1 }
-        }
-        guard !context.dryRun else {
-            context.emit(node, name, kind: .regular, phase: .transfer, type: .content, status: .success, source: source)
-            return
-        }
-        let temporary = TemporaryName.make()
-        do {
-            try Sys.link(fd: placed.fd, node.destinationFD, temporary.cString)
-            if existing?.isDirectory == true {
-                try walker.removeTree(node.destinationFD, name, isDirectory: true)
-            }
-            try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
-            context.emit(node, name, kind: .regular, phase: .transfer, type: .content, status: .success, source: source)
-        } catch {
-            try? Sys.unlink(node.destinationFD, temporary.cString, isDirectory: false)
-            context.fail(node, name, kind: .regular, phase: .transfer, source: source, error: error)
-        }
-    }
-
     /// Brings one file up to date. Returns a descriptor of the destination inode (for hard-link
     /// groups) when the file is in place, or nil when it failed or was only planned.
-    private func replicate(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
+    func replicate(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
         let options = context.options
         let contentDiffers = options.transferMode == .all || existing.map { current in
             !current.isRegular || current.size != source.size
@@ -126,7 +68,7 @@ struct FileCopier {
             context.emit(node, name, kind: .regular, phase: .transfer, type: .content, status: .success, source: source)
             return nil
         }
-        return copyContent(node, name, source, existing: existing)
+        return copyContent(node, name, source, existing: existing, keepDescriptor: keepDescriptor)
     }
 
     /// Content matches; fixes owner, mode, xattrs or times in place if they differ.
@@ -163,51 +105,56 @@ struct FileCopier {
     }
 
     /// Copies content and metadata into a temporary file and renames it over the final name.
-    private func copyContent(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus, existing: FileStatus?) -> HardLinkTable.Placed? {
-        let sourceFD: Int32
-        do {
-            sourceFD = try Sys.openRead(node.sourceFD, name.cString)
-        } catch {
-            if error.code == ENOENT {
-                context.update { $0.filesVanished += 1 }
-                context.emit(node, name, kind: .regular, phase: .transfer, type: .content, status: .vanished, source: listed)
-            } else {
-                context.fail(node, name, kind: .regular, phase: .transfer, source: listed, error: error, readingSource: true)
-            }
-            return nil
-        }
-        defer { Sys.close(sourceFD) }
+    private func copyContent(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
+        guard var sourceFD = openSource(node, name, listed) else { return nil }
+        defer { if sourceFD >= 0 { Sys.close(sourceFD) } }
 
+        // The listing's status is the baseline: if the file changed since, the check after the
+        // copy sees it and copies again, so a statx here would buy nothing.
         var attempt = 0
-        var before: FileStatus
-        do {
-            before = try Sys.stat(sourceFD)
-        } catch {
-            context.fail(node, name, kind: .regular, phase: .transfer, source: listed, error: error, readingSource: true)
-            return nil
-        }
+        var before = listed
+        var sawChange = false
         while true {
             attempt += 1
             let temporary = TemporaryName.make()
+            defer { withExtendedLifetime(temporary) {} }
             var destinationFD: Int32 = -1
             do {
-                destinationFD = try Sys.createExclusive(node.destinationFD, temporary.cString)
+                // Created with its final permission bits (the task runs with umask 0) so that no
+                // chmod is needed; set-id bits come later, after the owner is set.
+                destinationFD = try Sys.createExclusive(node.destinationFD, temporary.cString, mode: mode_t(createMode(before)))
                 context.markTransfer()
                 let transfer = DataTransfer(context: context, worker: worker)
                 let outcome = try transfer.copy(from: sourceFD, to: destinationFD, size: before.size,
                                                 mayBeSparse: before.blocks * 512 < before.size, hashing: context.verifiesTransfers)
                 let after = try Sys.stat(sourceFD)
-                let changed = after.size != before.size || after.mtime != before.mtime || after.ctime != before.ctime
+                if after.linkCount == 0 {
+                    // Deleted while it was copied: nothing of it may appear at the destination.
+                    discard(node, temporary, destinationFD)
+                    reportVanished(node, name, listed)
+                    return nil
+                }
+                let changed = after.size != before.size || after.mtime != before.mtime
+                    || after.ctime != before.ctime || after.inode != before.inode
+                sawChange = sawChange || changed
 
                 if changed && attempt < 2 {
+                    // Copied again once from a fresh open, since the name may now be another file.
                     discard(node, temporary, destinationFD)
-                    before = after
+                    Sys.close(sourceFD)
+                    guard let reopened = openSource(node, name, listed) else {
+                        sourceFD = -1
+                        return nil
+                    }
+                    sourceFD = reopened
+                    before = try Sys.stat(sourceFD)
                     continue
                 }
                 var storedChecksum: String? = nil
-                if !changed, let expected = outcome.checksum {
+                if !sawChange, let expected = outcome.checksum {
                     let verifyStart = context.elapsed
-                    storedChecksum = try transfer.checksumFromStorage(of: destinationFD, size: before.size)
+                    storedChecksum = try transfer.checksumFromStorage(of: destinationFD, directory: node.destinationFD,
+                                                                      name: temporary, size: before.size)
                     context.markVerify(start: verifyStart)
                     if storedChecksum != expected {
                         discard(node, temporary, destinationFD)
@@ -221,26 +168,33 @@ struct FileCopier {
                 }
 
                 let plan = context.plan(for: before, xattrs: try walker.readSourceXattrs(fd: sourceFD))
-                try context.apply(plan, to: .descriptor(destinationFD), current: nil, currentXattrs: nil, isDirectory: false)
+                try context.apply(plan, to: .descriptor(destinationFD), current: createdStatus(node, before),
+                                  currentXattrs: nil, isDirectory: false)
                 if existing?.isDirectory == true {
                     try walker.removeTree(node.destinationFD, name, isDirectory: true)
                 }
                 try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
                 context.markTransfer()
 
-                let verified = storedChecksum != nil
+                // A file that changed during any attempt is never counted verified, even when the
+                // second copy went through unchanged: its content belongs to no single moment.
+                let verified = storedChecksum != nil && !sawChange
                 context.update {
                     $0.filesTransferred += 1
                     $0.bytesWritten += outcome.bytesWritten
                     $0.bytesTransferred += outcome.bytesWritten
                     if verified { $0.filesVerified += 1 }
-                    if changed { $0.filesChanged += 1 }
+                    if sawChange { $0.filesChanged += 1 }
                 }
                 context.emit(node, name, kind: .regular, phase: .transfer, type: .content,
-                             status: changed ? .changedDuringTransfer : .success, source: before,
+                             status: sawChange ? .changedDuringTransfer : .success, source: before,
                              checksum: outcome.checksum, destinationChecksum: storedChecksum,
-                             failure: changed ? "source changed while it was copied (size, mtime or ctime moved); not verified" : nil,
+                             failure: sawChange ? "source changed while it was copied (size, mtime or ctime moved); copied again once, not verified" : nil,
                              bytes: outcome.bytesWritten)
+                guard keepDescriptor else {
+                    Sys.close(destinationFD)
+                    return nil
+                }
                 let inode = (try? Sys.stat(destinationFD))?.inode ?? 0
                 return HardLinkTable.Placed(fd: destinationFD, inode: inode)
             } catch {
@@ -252,6 +206,41 @@ struct FileCopier {
                 return nil
             }
         }
+    }
+
+    /// Opens the source file, reporting a vanished or unreadable file and returning nil.
+    private func openSource(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus) -> Int32? {
+        do {
+            return try Sys.openRead(node.sourceFD, name.cString)
+        } catch where error.code == ENOENT {
+            reportVanished(node, name, listed)
+        } catch {
+            context.fail(node, name, kind: .regular, phase: .transfer, source: listed, error: error, readingSource: true)
+        }
+        return nil
+    }
+
+    private func reportVanished(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus) {
+        context.update { $0.filesVanished += 1 }
+        context.emit(node, name, kind: .regular, phase: .transfer, type: .content, status: .vanished, source: listed,
+                     failure: "vanished from the source during the run")
+    }
+
+    /// Permission bits for a new temporary file: the source's, without set-id and sticky bits.
+    private func createMode(_ source: FileStatus) -> UInt32 {
+        context.options.permissions == .preserve ? source.permissions & 0o777 : 0o644
+    }
+
+    /// What a file this process just created looks like, so that `apply` skips what already
+    /// matches. Known only in folders this run created (mode 0700, no set-gid bit to inherit).
+    private func createdStatus(_ node: DirectoryNode, _ source: FileStatus) -> FileStatus? {
+        guard node.destinationIsNew, context.processUmaskIsZero else { return nil }
+        var status = source
+        status.uid = Sys.effectiveUserID
+        status.gid = Sys.effectiveGroupID
+        status.mode = (source.mode & ~0o7777) | createMode(source)
+        status.mtime = FileStatus.Timestamp(seconds: -1, nanoseconds: -1)
+        return status
     }
 
     private func discard(_ node: DirectoryNode, _ temporary: EntryName, _ fd: Int32) {

@@ -31,7 +31,10 @@ final class HardLinkTable: Sendable {
 
     private struct Group {
         var state: State
+        /// Names of the group not seen yet.
         var namesLeft: Int
+        /// Names that joined and have not finished; the descriptor stays open while any remain.
+        var followersActive = 0
     }
 
     private let groups = Mutex<[Key: Group]>([:])
@@ -44,6 +47,7 @@ final class HardLinkTable: Sendable {
                 return .leader
             }
             group.namesLeft -= 1
+            group.followersActive += 1
             defer { groups[key] = group }
             switch group.state {
             case .pending(var waiters):
@@ -74,7 +78,10 @@ final class HardLinkTable: Sendable {
     /// Called by each follower when it is done, so the last one closes the group's descriptor.
     func finishFollower(_ key: Key) {
         let fd: Int32? = groups.withLock { groups in
-            guard let group = groups[key], group.namesLeft <= 0 else { return nil }
+            guard var group = groups[key] else { return nil }
+            group.followersActive -= 1
+            groups[key] = group
+            guard group.namesLeft <= 0, group.followersActive == 0 else { return nil }
             if case .pending = group.state { return nil }
             groups[key] = nil
             if case .placed(let placed) = group.state { return placed.fd }

@@ -6,7 +6,9 @@ import Glibc
 struct SpecialFileCopier {
     let context: TaskContext
 
-    func process(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus) {
+    /// Returns whether the destination entry is in place (created, refreshed or already matching).
+    @discardableResult
+    func process(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus) -> Bool {
         let walker = TreeWalker(context: context)
         do {
             var existing: FileStatus? = nil
@@ -20,27 +22,29 @@ struct SpecialFileCopier {
             if existing != nil && context.options.overwrite == .never {
                 context.update { $0.filesSkipped += 1 }
                 context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source)
-                return
+                return false
             }
 
             let linkText = source.isSymlink ? try Sys.readlink(node.sourceFD, name.cString) : []
             if let existing, try isSameEntry(node, name, source, existing, linkText: linkText) {
                 try refreshMetadata(node, name, source, existing, walker: walker)
-                return
+                return true
             }
 
             context.update { $0.estimatedFilesToTransfer += 1 }
             context.markTransfer()
             guard !context.dryRun, node.destinationFD >= 0 else {
                 context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)
-                return
+                return false
             }
             try create(node, name, source, existing, linkText: linkText, walker: walker)
             context.update { $0.filesTransferred += 1 }
             context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)
+            return true
         } catch {
             let readingSource = error.call == "readlinkat"
             context.fail(node, name, kind: source.kind, phase: .transfer, source: source, error: error, readingSource: readingSource)
+            return false
         }
     }
 
@@ -57,13 +61,17 @@ struct SpecialFileCopier {
 
     private func refreshMetadata(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus, walker: TreeWalker) throws(Errno) {
         if source.isSymlink {
-            let plan = context.plan(for: source, xattrs: nil)
-            if context.matches(plan, existing) {
+            // Symlinks carry only trusted.* and security.* xattrs; the kernel forbids user.* there.
+            let sourceXattrs = context.sourceXattrs.load(ordering: .relaxed) == 0 ? nil : try XattrIO.read(directory: node.sourceFD, name: name.bytes)
+            let plan = context.plan(for: source, xattrs: sourceXattrs)
+            let currentXattrs = sourceXattrs == nil ? nil : try XattrIO.read(directory: node.destinationFD, name: name.bytes)
+            if context.matches(plan, existing) && walker.xattrsMatch(plan.xattrs, currentXattrs) {
                 context.update { $0.filesUnchanged += 1 }
                 return
             }
             if !context.dryRun {
-                try context.apply(plan, to: .symlink(directory: node.destinationFD, name: name), current: existing, currentXattrs: nil, isDirectory: false)
+                try context.apply(plan, to: .symlink(directory: node.destinationFD, name: name), current: existing,
+                                  currentXattrs: currentXattrs, isDirectory: false)
             }
             walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
             return
@@ -85,11 +93,14 @@ struct SpecialFileCopier {
 
     private func create(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus?, linkText: [UInt8], walker: TreeWalker) throws(Errno) {
         let temporary = TemporaryName.make()
+        defer { withExtendedLifetime(temporary) {} }
         do {
             if source.isSymlink {
                 let target = EntryName(linkText)
+                defer { withExtendedLifetime(target) {} }
                 try Sys.symlink(target.cString, node.destinationFD, temporary.cString)
-                let plan = context.plan(for: source, xattrs: nil)
+                let sourceXattrs = context.sourceXattrs.load(ordering: .relaxed) == 0 ? nil : try XattrIO.read(directory: node.sourceFD, name: name.bytes)
+                let plan = context.plan(for: source, xattrs: sourceXattrs)
                 try context.apply(plan, to: .symlink(directory: node.destinationFD, name: temporary), current: nil, currentXattrs: nil, isDirectory: false)
             } else {
                 try Sys.mknod(node.destinationFD, temporary.cString, mode: mode_t(source.fileType | 0o600), device: source.rdev)

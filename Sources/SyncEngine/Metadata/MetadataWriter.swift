@@ -90,8 +90,8 @@ extension TaskContext {
             }
         }
 
-        // chown clears set-id bits, so the mode is written after it whenever the owner changed.
-        if let mode, changed || current.map({ $0.permissions != mode }) ?? true {
+        // chown clears set-id bits, so the mode is written after it when it carries any.
+        if let mode, (changed && mode & 0o7000 != 0) || current.map({ $0.permissions != mode }) ?? true {
             switch target {
             case .descriptor(let fd): try Sys.chmod(fd, mode: mode)
             case .procPath(let fd): try Sys.chmodAt(AT_FDCWD, procPath(fd), mode: mode)
@@ -100,12 +100,9 @@ extension TaskContext {
             changed = true
         }
 
-        if let wanted = plan.xattrs, destinationXattrs.load(ordering: .relaxed) != 0 {
-            if case .symlink = target {
-                // NOTE: xattrs of symlinks are not copied; only trusted.* and security.* can exist there.
-            } else if try writeXattrs(wanted, current: currentXattrs, target: target) {
-                changed = true
-            }
+        if let wanted = plan.xattrs, destinationXattrs.load(ordering: .relaxed) != 0,
+           try writeXattrs(wanted, current: currentXattrs, target: target) {
+            changed = true
         }
 
         let wantsTimes = plan.mtime.tv_nsec != utimeOmit || plan.atime.tv_nsec != utimeOmit
@@ -154,7 +151,7 @@ extension TaskContext {
         switch target {
         case .descriptor(let fd): try XattrIO.set(directory: -1, name: [], fd: fd, attribute: name, value: value)
         case .procPath(let fd): try XattrIO.setFollowing(path: procPath(fd), attribute: name, value: value)
-        case .symlink: break
+        case .symlink(let directory, let entry): try XattrIO.set(directory: directory, name: entry.bytes, fd: nil, attribute: name, value: value)
         }
     }
 
@@ -162,7 +159,7 @@ extension TaskContext {
         switch target {
         case .descriptor(let fd): try XattrIO.remove(directory: -1, name: [], fd: fd, attribute: name)
         case .procPath(let fd): try XattrIO.removeFollowing(path: procPath(fd), attribute: name)
-        case .symlink: break
+        case .symlink(let directory, let entry): try XattrIO.remove(directory: directory, name: entry.bytes, fd: nil, attribute: name)
         }
     }
 

@@ -48,9 +48,9 @@ enum Sys {
         try valueOrErrno("open") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     }
 
-    static func openRead(_ directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> Int32 {
+    static func openRead(_ directory: Int32, _ name: UnsafePointer<CChar>, extraFlags: Int32 = 0) throws(Errno) -> Int32 {
         // O_NOATIME keeps the source's access time; only the owner or root may ask for it.
-        let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK
+        let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | extraFlags
         if let fd = try? valueOrErrno("openat", { openat(directory, name, flags | syncd_o_noatime()) }) {
             return fd
         }
@@ -218,6 +218,12 @@ enum Sys {
     }
 
     static var effectiveUserID: UInt32 { geteuid() }
+    static var effectiveGroupID: UInt32 { getegid() }
+
+    /// Sets the file mode creation mask and returns the previous one.
+    static func setUmask(_ mask: UInt32) -> UInt32 {
+        UInt32(umask(mode_t(mask)))
+    }
 
     /// Raises the open-file soft limit to the hard limit: the walk keeps a few descriptors per busy folder.
     static func raiseOpenFileLimit() {

@@ -56,6 +56,10 @@ public final class ReplicationTask: Sendable {
 
         let workers = options.workers ?? Self.defaultWorkers(forFileSystemOf: roots.destinationFD >= 0 ? roots.destinationFD : roots.sourceFD)
         let context = TaskContext(options: options, workers: workers, observer: observer)
+        // Modes are set exactly as the source has them, so the creation mask must not remove bits.
+        let previousUmask = Sys.setUmask(0)
+        defer { _ = Sys.setUmask(previousUmask) }
+        context.processUmaskIsZero = true
         self.context.withLock { $0 = context }
         let walker = TreeWalker(context: context)
 
@@ -72,7 +76,7 @@ public final class ReplicationTask: Sendable {
         let walkEnd = context.elapsed
 
         if options.deleteExtraneous {
-            DeferredDeletion(context: context, walker: walker).run(destinationRoot: roots.destinationPath)
+            DeferredDeletion(context: context, walker: walker).run(sourceRoot: roots.sourcePath, destinationRoot: roots.destinationPath)
         }
         context.hardLinks.closeAll()
 

@@ -13,6 +13,8 @@ final class TaskContext: @unchecked Sendable {
     /// Whether per-entry events are built at all; building paths costs time in the hot path.
     let wantsEvents: Bool
     let verifiesTransfers: Bool
+    /// Whether the run set the process umask to 0, so new files get exactly the mode asked for.
+    var processUmaskIsZero = false
 
     let counters = Mutex(Counters())
     /// Set by any error reading the source; deletions are then skipped for the whole run.

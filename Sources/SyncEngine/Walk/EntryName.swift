@@ -3,6 +3,8 @@ import Glibc
 /// One path component as raw bytes, kept NUL-terminated for the *at() calls.
 ///
 /// Names are opaque bytes (newlines, invalid UTF-8, 255 bytes): they never pass through String.
+/// `cString` lives as long as the object: a local name must be kept alive (`withExtendedLifetime`)
+/// until the call that reads the pointer has returned.
 final class EntryName: @unchecked Sendable {
     let cString: UnsafeMutablePointer<CChar>
     let count: Int

@@ -236,12 +236,20 @@ struct TreeWalker {
             context.update { $0.warnings += 1; $0.filesSkipped += 1 }
             context.emit(node, name, kind: .socket, phase: .prepare, type: .none, status: .skipped, source: source,
                          failure: "sockets cannot be copied; skipped")
-        case .characterDevice, .blockDevice where !context.options.preserveDevices:
+        case .characterDevice where !context.options.preserveDevices, .blockDevice where !context.options.preserveDevices:
             context.update { $0.filesSkipped += 1 }
             context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source,
                          failure: "devices are copied only with --devices")
         default:
-            SpecialFileCopier(context: context).process(node, name, source)
+            guard source.linkCount > 1 else {
+                SpecialFileCopier(context: context).process(node, name, source)
+                return
+            }
+            let walker = self
+            replicateLinked(node, name, source, worker: worker) { _, keepDescriptor in
+                let placedOK = SpecialFileCopier(context: walker.context).process(node, name, source)
+                return keepDescriptor && placedOK ? walker.placedEntry(node, name) : nil
+            }
         }
     }
 
