@@ -196,14 +196,27 @@ private let resultTreeDataBytes: Int64 = 1_000 + 5_000 + 8_192
 
 // MARK: - Report
 
-/// A tree with a folder, a symlink and a name that contains a newline.
+/// A tree with a folder, a symlink, a name that contains a newline and one with a backslash.
 private let reportTree: [TreeEntry] = [
     .file("a", bytes: pseudoRandomBytes(count: 3_000, seed: 9), Attributes(mode: 0o640, modificationTime: SampleTrees.commonTime)),
     .folder("sub", Attributes(mode: 0o755, modificationTime: SampleTrees.commonTime), [
         .file("new\nline", "odd name\n", time),
+        .file("back\\slash", "odd name\n", time),
     ]),
     .symlink("link", to: "a", time),
 ]
+
+/// Returns the `RelativePath` a report gives a source path: the name bytes rendered as
+/// `escapedPath` does, without its quotes, because JSON strings cannot carry invalid UTF-8.
+/// A backslash is doubled, so two different names never share a rendering.
+func reportedPath(_ relativePath: String) -> String {
+    String(escapedPath(Array(relativePath.utf8)).dropFirst().dropLast())
+}
+
+/// Source paths on disk keyed by their `RelativePath` in the report of `reportTree`.
+private let reportTreePaths: [String: String] = Dictionary(uniqueKeysWithValues: [
+    "/", "/a", "/sub", "/sub/new\nline", "/sub/back\\slash", "/link",
+].map { (reportedPath($0), $0) })
 
 /// Returns the lines of the report text between `"Entries": [` and its closing `]`.
 private func entryLines(_ text: String) -> [Substring] {
@@ -235,7 +248,7 @@ private func typeName(_ status: stat) -> String {
     }
 }
 
-/// Returns the path on disk of a report entry's `RelativePath`, which starts with `/`.
+/// Returns the path on disk of a source path that starts with `/`.
 private func diskPath(_ root: String, _ relativePath: String) -> String {
     relativePath == "/" ? root : root + relativePath
 }
@@ -259,7 +272,7 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
             // Every transferred entry is listed, folders included, as in DataSync's reports.
             let entries = reportEntries(report)
             let paths = Set(entries.compactMap { $0["RelativePath"] as? String })
-            #expect(paths == ["/", "/a", "/sub", "/sub/new\nline", "/link"], "\(text)")
+            #expect(paths == Set(reportTreePaths.keys), "\(text)")
             #expect(Int64(entries.count) == jsonInteger(stdoutResult?["FilesTransferred"]), "\(text)")
             expectOneEntryPerLine(text, count: entries.count)
 
@@ -271,7 +284,7 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
 
                 let metadata = entry["SrcMetadata"] as? [String: Any] ?? [:]
                 #expect(Set(metadata.keys).isSuperset(of: ["Type", "ContentSize", "Mtime", "Atime", "Uid", "Gid", "Mode"]), "\(path): \(entry)")
-                guard let status = fileStatus(diskPath(pair.source, path)) else {
+                guard let sourcePath = reportTreePaths[path], let status = fileStatus(diskPath(pair.source, sourcePath)) else {
                     Issue.record("\(path) is not in the source")
                     continue
                 }
@@ -306,7 +319,7 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
             #expect(reportEntries(report).isEmpty, "\(report)")
             let summary = report["Summary"] as? [String: Any]
             #expect(summary?["Status"] as? String == "SUCCESS")
-            #expect(jsonInteger(summary?["FilesTransferred"]) == 5)
+            #expect(jsonInteger(summary?["FilesTransferred"]) == 6)
         }
     }
 
@@ -351,7 +364,7 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
             expectOneEntryPerLine(text, count: entries.count)
 
             let failures = entries.filter { $0["TransferStatus"] as? String == "FAILED" }
-            #expect(Set(failures.compactMap { $0["RelativePath"] as? String }) == ["/locked", "/sub/bad\nname"], "\(text)")
+            #expect(Set(failures.compactMap { $0["RelativePath"] as? String }) == [reportedPath("/locked"), reportedPath("/sub/bad\nname")], "\(text)")
             for failure in failures {
                 #expect((failure["FailureReason"] as? String)?.isEmpty == false, "\(failure)")
                 #expect((failure["SrcMetadata"] as? [String: Any])?["Mode"] != nil, "\(failure)")
