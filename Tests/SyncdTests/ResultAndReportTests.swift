@@ -269,7 +269,7 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
             #expect(summary.map { NSDictionary(dictionary: $0) } == stdoutResult.map { NSDictionary(dictionary: $0) },
                     "the report's Summary differs from the --json result")
 
-            // Every transferred entry is listed, folders included, as in DataSync's reports.
+            // Every transferred entry is listed, folders included, because FilesTransferred counts folders too.
             let entries = reportEntries(report)
             let paths = Set(entries.compactMap { $0["RelativePath"] as? String })
             #expect(paths == Set(reportTreePaths.keys), "\(text)")
@@ -323,8 +323,8 @@ private func diskPath(_ root: String, _ relativePath: String) -> String {
         }
     }
 
-    /// Files that the copying user cannot read fail; as root the run drops to user 65534 with
-    /// `setpriv`, since root reads every file.
+    /// Checks that files the copying user cannot read fail. Root reads every file, so as root the
+    /// run drops to user 65534 with `setpriv`.
     @Test(arguments: ["errors-only", "successes-and-errors"])
     func failuresReported(_ level: String) throws {
         let tree: [TreeEntry] = [

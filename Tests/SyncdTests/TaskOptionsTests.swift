@@ -4,8 +4,8 @@ import Testing
 import TestSupport
 
 // Task options given to the `syncd` binary as flags, as DataSync's Options JSON (inline or from
-// a file) and both together, as the result's `Options` object shows them and as the run obeys
-// them; and the bandwidth limit, measured.
+// a file) and both together. Each is checked in the result's `Options` object and in what the run
+// does. The bandwidth limit is measured.
 
 private let time = Attributes(modificationTime: SampleTrees.commonTime)
 private let smallTree: [TreeEntry] = [

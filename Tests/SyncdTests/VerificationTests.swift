@@ -50,7 +50,7 @@ func sha256sumOf(_ path: String) throws -> String {
             let first = try pair.copy(["--checksum", checksum, "--report", reportPath, "--report-level", "successes-and-errors"])
             try expectReplicated(first, pair)
 
-            // The report of the first run carries checksums of the algorithm asked for.
+            // The report of the first run carries checksums of the requested algorithm.
             let report = try readTaskReport(reportPath)
             let dataEntry = reportEntries(report).first { $0["RelativePath"] as? String == "/sub/data" }
             #expect(dataEntry != nil, "no report entry for /sub/data: \(report)")
@@ -114,8 +114,8 @@ func sha256sumOf(_ path: String) throws -> String {
 }
 
 @Suite struct SourceChangeTests {
-    /// A writer appends to a large file while it is copied at a capped rate; the copy must not
-    /// vouch for that file, but everything else must arrive, and a quiet second run converges.
+    /// A writer appends to a large file while it is copied at a capped rate. The run must not
+    /// count that file verified, but everything else must arrive, and a quiet second run converges.
     @Test func appendDuringCopyReported() throws {
         let rest: [TreeEntry] = [
             .folder("rest", time, [
