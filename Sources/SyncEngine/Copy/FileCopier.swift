@@ -16,9 +16,8 @@ struct FileCopier {
             context.fail(node, name, kind: .regular, phase: .prepare, source: source, error: error)
             return
         }
-        if existing != nil && context.options.overwrite == .never {
-            context.update { $0.filesSkipped += 1 }
-            context.emit(node, name, kind: .regular, phase: .prepare, type: .none, status: .skipped, source: source)
+        if let existing, context.options.overwrite == .never {
+            keepExisting(node, name, source, existing)
             return
         }
 
@@ -206,6 +205,20 @@ struct FileCopier {
                 return nil
             }
         }
+    }
+
+    /// With `--overwrite never`: an entry that already matches counts as unchanged; one that
+    /// differs is kept as it is and counted as skipped.
+    private func keepExisting(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus) {
+        let contentMatches = existing.isRegular && existing.size == source.size
+            && (context.options.mtime == .none || existing.mtime == source.mtime)
+        if contentMatches && context.matches(context.plan(for: source, xattrs: nil), existing) {
+            context.update { $0.filesUnchanged += 1 }
+            return
+        }
+        context.update { $0.filesSkipped += 1 }
+        context.emit(node, name, kind: .regular, phase: .prepare, type: .none, status: .skipped, source: source,
+                     failure: "kept the destination's version (--overwrite never)")
     }
 
     /// Opens the source file, reporting a vanished or unreadable file and returning nil.

@@ -68,8 +68,12 @@ public final class ReplicationTask: Sendable {
         root.destinationFD = roots.destinationFD
         root.destinationIsNew = roots.destinationCreated
         root.destinationStatus = roots.destinationStatus
-        if roots.destinationCreated && !options.dryRun {
-            context.update { $0.filesTransferred += 1; $0.estimatedFilesToTransfer += 1 }
+        if roots.destinationCreated {
+            context.update {
+                $0.estimatedFilesToTransfer += 1
+                if !options.dryRun { $0.filesTransferred += 1 }
+            }
+            context.emit(root, nil, kind: .directory, phase: .transfer, type: .content, status: .success, source: roots.sourceStatus)
         }
         context.pool.submit { worker in walker.processDirectory(root, worker: worker) }
         context.pool.runUntilIdle()

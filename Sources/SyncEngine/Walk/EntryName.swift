@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// One path component as raw bytes, kept NUL-terminated for the *at() calls.
 ///
@@ -52,15 +53,23 @@ final class EntryName: @unchecked Sendable {
     }
 }
 
-/// Names of the engine's temporary files: a dot, then a prefix no ordinary tool uses.
+/// Names of the engine's temporary files: `.~syncd-RUN-N`, where RUN is random per process.
+///
+/// A run removes leftover temporary files of earlier runs (a killed run leaves them behind) but
+/// never its own, which other workers may still be writing in the same folder.
 enum TemporaryName {
     static let prefix = Array(".~syncd-".utf8)
+    static let runPrefix = prefix + Array(String(UInt64.random(in: 0...UInt64.max), radix: 36).utf8) + [UInt8(ascii: "-")]
+    private static let counter = Atomic<UInt64>(0)
 
     static func make() -> EntryName {
-        var bytes = prefix
-        let random = UInt64.random(in: 0...UInt64.max)
-        bytes += Array(String(random, radix: 36).utf8)
-        return EntryName(bytes)
+        let number = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return EntryName(runPrefix + Array(String(number, radix: 36).utf8))
+    }
+
+    /// Whether `name` is a temporary file left by another (earlier) run.
+    static func isStale(_ name: EntryName) -> Bool {
+        name.hasPrefix(prefix) && !name.hasPrefix(runPrefix)
     }
 }
 

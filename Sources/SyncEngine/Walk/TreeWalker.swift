@@ -74,7 +74,10 @@ struct TreeWalker {
             return false
         }
         guard parent.destinationFD >= 0 else {
-            return true  // Dry run below a folder that does not exist yet.
+            // Dry run below a folder that does not exist yet: this one would be created too.
+            context.update { $0.estimatedFilesToTransfer += 1 }
+            context.emit(parent, name, kind: .directory, phase: .transfer, type: .content, status: .success, source: node.sourceStatus)
+            return true
         }
         do {
             if parent.destinationIsNew {
@@ -127,6 +130,7 @@ struct TreeWalker {
             $0.estimatedFilesToTransfer += 1
             $0.filesTransferred += 1
         }
+        context.emit(parent, name, kind: .directory, phase: .transfer, type: .content, status: .success, source: node.sourceStatus)
     }
 
     /// Without privileges, a read-only destination folder is opened up (owner write and search)
@@ -164,19 +168,19 @@ struct TreeWalker {
                 before.mode = (before.mode & ~0o7777) | original.permissions
             }
             let currentXattrs = sourceXattrs == nil ? nil : try XattrIO.read(directory: -1, name: [], fd: node.destinationFD)
-            let metadataMatches = context.matches(plan, before) && xattrsMatch(plan.xattrs, currentXattrs)
-            if metadataMatches && !node.temporarilyWritable {
-                return
-            }
-            if context.dryRun {
+            let xattrsMatch = xattrsMatch(plan.xattrs, currentXattrs)
+            // Counted as a transfer only when the folder differed before this run wrote into it,
+            // so that a dry run and a real run count the same folders.
+            let differedBefore = !(node.destinationStatus.map { context.matches(plan, $0) } ?? false) || !xattrsMatch
+            let differsNow = !context.matches(plan, before) || !xattrsMatch
+            if differedBefore {
                 countMetadataTransfer(node.parent ?? node, node.name, kind: .directory, source: node.sourceStatus)
+            }
+            if context.dryRun || (!differsNow && !node.temporarilyWritable) {
                 return
             }
             try context.apply(plan, to: .descriptor(node.destinationFD), current: node.temporarilyWritable ? nil : current,
                               currentXattrs: currentXattrs, isDirectory: true)
-            if !metadataMatches {
-                countMetadataTransfer(node.parent ?? node, node.name, kind: .directory, source: node.sourceStatus)
-            }
         } catch {
             context.fail(node.parent ?? node, node.name, kind: .directory, phase: .transfer, source: node.sourceStatus, error: error)
         }
@@ -275,7 +279,7 @@ struct TreeWalker {
             try readDirectory(node.destinationFD, worker: worker) { name in
                 guard !sourceNames.contains(name.hash64) else { return }
                 if name.hasPrefix(TemporaryName.prefix) {
-                    if !context.dryRun {
+                    if TemporaryName.isStale(name) && !context.dryRun {
                         try? removeTree(node.destinationFD, name, isDirectory: false)
                     }
                     return

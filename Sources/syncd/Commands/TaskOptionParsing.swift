@@ -41,7 +41,11 @@ enum TaskOptionParsing {
             do {
                 try options.apply(dataSyncJSON: text)
             } catch let error as TaskOptionsError {
-                throw UsageError(message: "--options: \(error.description)", isDataError: error.isDataError)
+                // Anything wrong inside the JSON is bad data (65); only a conflict between
+                // settings is a usage error (64), as the same conflict given as flags is.
+                let isConflict: Bool
+                if case .conflict = error { isConflict = true } else { isConflict = false }
+                throw UsageError(message: "--options: \(error.description)", isDataError: !isConflict)
             } catch {
                 throw UsageError(message: "--options: \(error)")
             }
