@@ -58,7 +58,10 @@ struct CommandSpec {
     var helpText: String {
         var lines = ["OVERVIEW: \(overview)", ""]
         if let discussion {
-            lines += [discussion, ""]
+            for paragraph in discussion.split(separator: "\n", omittingEmptySubsequences: false) {
+                lines += Self.wrap(String(paragraph), width: 80)
+            }
+            lines.append("")
         }
         lines += ["USAGE: \(usage)", ""]
         if !arguments.isEmpty {
@@ -87,6 +90,21 @@ struct CommandSpec {
             lines += ["", "  See '\(name) help <subcommand>' for detailed help."]
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Splits text into lines of at most `width` columns, breaking between words.
+    private static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : " ") + word
+        }
+        lines.append(current)
+        return lines
     }
 
     /// One help row: the label in a 26-column gutter, the text wrapped at 80 columns.

@@ -9,6 +9,8 @@ protocol SubcommandRunner {
     static var spec: CommandSpec { get }
     /// Runs with parsed arguments; usage errors thrown here print with the usage line.
     static func run(_ arguments: ParsedArguments) throws(UsageError) -> Int32
+    /// Parses and runs; a command group replaces it to hand the words to a member.
+    static func main(_ arguments: [String]) -> Int32
 }
 
 extension SubcommandRunner {

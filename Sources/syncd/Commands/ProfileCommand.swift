@@ -4,11 +4,8 @@ import Recovery
 
 /// `syncd profile …`: registers Studio profiles in the mapping store and shows them.
 ///
-/// The command framework parses one level of subcommands, so this group declares the options of
-/// all its subcommands. It passes the parsed words on to the chosen subcommand, which parses
-/// them again against its own spec and rejects options that are not its own. For the same
-/// reason `syncd profile register --help` prints the group's help; `syncd profile help register`
-/// prints the subcommand's own.
+/// A group: the first word chooses the subcommand, which parses the rest against its own spec,
+/// so `syncd profile register --help` prints the options of `register`.
 enum ProfileCommand: SubcommandRunner {
     static let commandName = "profile"
     static let abstract = "Register, list and change Studio profiles in the mapping store."
@@ -19,72 +16,33 @@ enum ProfileCommand: SubcommandRunner {
     ]}
 
     static var spec: CommandSpec {
-        var seen = Set<String>()
-        var options: [CommandSpec.Option] = []
-        for member in members {
-            for option in member.spec.options where seen.insert(option.name).inserted {
-                options.append(option)
-            }
-        }
-        let usageLines = members.map { "  \($0.spec.name) \(usageOptions($0.spec))" }
-        return CommandSpec(
+        CommandSpec(
             name: "syncd profile",
             overview: abstract,
-            discussion: (usageLines + ["", "'syncd profile help <subcommand>' shows the options of one subcommand."]).joined(separator: "\n"),
-            arguments: [
-                .init(name: "subcommand", help: members.map { "\($0.commandName): \($0.abstract)" }.joined(separator: " ")),
-                .init(name: "name", help: "After 'help': the subcommand whose options to show.", isOptional: true),
-            ],
-            options: options
+            subcommands: members.map { ($0.commandName, $0.abstract) }
         )
     }
 
-    static func run(_ arguments: ParsedArguments) throws(UsageError) -> Int32 {
-        let name = arguments.positionals[0]
-        if name == "help" {
-            guard arguments.positionals.count > 1 else {
-                print(spec.helpText)
-                return ExitCode.success
-            }
-            return try member(named: arguments.positionals[1]).main(["--help"])
+    static func main(_ arguments: [String]) -> Int32 {
+        guard let first = arguments.first else {
+            printError(spec.helpText)
+            return ExitCode.usage
         }
-        return try member(named: name).main(forwardedArguments(arguments, options: spec.options))
-    }
-
-    private static func member(named name: String) throws(UsageError) -> any SubcommandRunner.Type {
+        if first == "-h" || first == "--help" || (first == "help" && arguments.count == 1) {
+            print(spec.helpText)
+            return ExitCode.success
+        }
+        let name = first == "help" ? arguments[1] : first
         guard let member = members.first(where: { $0.commandName == name }) else {
-            throw UsageError(message: "Unknown subcommand '\(name)'; expected one of \(members.map { $0.commandName }.joined(separator: ", "))")
+            let expected = members.map { $0.commandName }.joined(separator: ", ")
+            return reportUsageError(UsageError(message: "Unknown subcommand '\(name)'; expected one of \(expected)"), spec: spec)
         }
-        return member
+        return member.main(first == "help" ? ["--help"] : Array(arguments.dropFirst()))
     }
 
-    /// Rebuilds an argument list from what the group parsed, for the member to parse again.
-    private static func forwardedArguments(_ arguments: ParsedArguments, options: [CommandSpec.Option]) -> [String] {
-        var words = Array(arguments.positionals.dropFirst())
-        for option in options {
-            if option.valueName != nil {
-                words += arguments.values(option.name).map { "--\(option.name)=\($0)" }
-            } else if let state = arguments.flag(option.name) {
-                if state {
-                    words.append("--\(option.name)")
-                } else if let inverse = option.inverse {
-                    words.append("--\(inverse)")
-                }
-            }
-        }
-        return words
-    }
-
-    /// Value options that a member accepts without requiring them.
-    private static let optionalValueOptions: Set<String> = ["role"]
-
-    /// The options of a member, written out for the group's help.
-    private static func usageOptions(_ spec: CommandSpec) -> String {
-        spec.options.filter { !ServiceOptions.options.map { $0.name }.contains($0.name) }.map { option in
-            guard let valueName = option.valueName else { return "[--\(option.name)]" }
-            let text = "--\(option.name) <\(valueName)>"
-            return optionalValueOptions.contains(option.name) ? "[\(text)]" : text
-        }.joined(separator: " ")
+    /// Not reached: `main` hands every invocation to a member.
+    static func run(_ arguments: ParsedArguments) throws(UsageError) -> Int32 {
+        ExitCode.usage
     }
 }
 
