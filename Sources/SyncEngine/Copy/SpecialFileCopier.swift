@@ -19,13 +19,20 @@ struct SpecialFileCopier {
                     existing = nil
                 }
             }
-            if existing != nil && context.options.overwrite == .never {
+            let linkText = source.isSymlink ? try Sys.readlink(node.sourceFD, name.cString) : []
+            if let existing, context.options.overwrite == .never {
+                // The destination's entry is kept; it counts as unchanged only when it matches.
+                if try isSameEntry(node, name, source, existing, linkText: linkText),
+                   context.matches(context.plan(for: source, xattrs: nil), existing) {
+                    context.update { $0.filesUnchanged += 1 }
+                    return true
+                }
                 context.update { $0.filesSkipped += 1 }
-                context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source)
+                context.emit(node, name, kind: source.kind, phase: .prepare, type: .none, status: .skipped, source: source,
+                             failure: "kept the destination's version (--overwrite never)")
                 return false
             }
 
-            let linkText = source.isSymlink ? try Sys.readlink(node.sourceFD, name.cString) : []
             if let existing, try isSameEntry(node, name, source, existing, linkText: linkText) {
                 try refreshMetadata(node, name, source, existing, walker: walker)
                 return true

@@ -41,11 +41,14 @@ enum TaskOptionParsing {
             do {
                 try options.apply(dataSyncJSON: text)
             } catch let error as TaskOptionsError {
-                // Anything wrong inside the JSON is bad data (65); only a conflict between
-                // settings is a usage error (64), as the same conflict given as flags is.
-                let isConflict: Bool
-                if case .conflict = error { isConflict = true } else { isConflict = false }
-                throw UsageError(message: "--options: \(error.description)", isDataError: !isConflict)
+                // Malformed JSON, unknown fields and invalid values are bad data (65); a conflict
+                // between settings or a setting syncd does not offer is a usage error (64).
+                let isUsage: Bool
+                switch error {
+                case .conflict, .unsupported: isUsage = true
+                default: isUsage = false
+                }
+                throw UsageError(message: "--options: \(error.description)", isDataError: !isUsage)
             } catch {
                 throw UsageError(message: "--options: \(error)")
             }
