@@ -52,7 +52,7 @@ public final class TaskReport: @unchecked Sendable {
 
         var writer = OrderedJSONWriter(pretty: false)
         writer.beginObject()
-        writer.field("RelativePath", jsonPath(event.path))
+        writer.field("RelativePath", escapedPath(event.path))
         if let source = event.source {
             writer.key("SrcMetadata")
             writer.beginObject()

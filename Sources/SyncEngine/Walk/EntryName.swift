@@ -73,12 +73,6 @@ enum TemporaryName {
     }
 }
 
-/// A path for JSON output: the name itself when it is valid UTF-8 (JSON escapes control
-/// characters, so an entry stays on one line), otherwise the `escapedPath` form.
-public func jsonPath(_ bytes: [UInt8]) -> String {
-    String(validating: bytes, as: UTF8.self) ?? escapedPath(bytes)
-}
-
 /// Escapes a path so that it prints as one line: `\n`, `\t`, `\\`, and `\xNN` for control bytes
 /// and invalid UTF-8. Valid UTF-8 text prints as is.
 public func escapedPath(_ bytes: [UInt8]) -> String {

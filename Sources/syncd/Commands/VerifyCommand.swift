@@ -47,7 +47,7 @@ enum VerifyCommand: SubcommandRunner {
             writer.beginArray()
             for difference in differences {
                 writer.beginObject()
-                writer.field("RelativePath", jsonPath(difference.path))
+                writer.field("RelativePath", escapedPath(difference.path))
                 writer.field("Aspect", difference.aspect)
                 writer.field("Detail", difference.detail)
                 writer.endObject()
