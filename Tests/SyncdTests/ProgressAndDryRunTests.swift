@@ -61,7 +61,9 @@ private let dryRunTree: [TreeEntry] = [
             // Every entry would be new: the root, two folders below it, three files and a symlink.
             let estimate = parseJSONObject(dryRun.standardOutput)
             #expect(jsonInteger(estimate?["EstimatedFilesToTransfer"]) == 7, "\(dryRun.standardOutput)")
-            #expect(jsonInteger(estimate?["EstimatedBytesToTransfer"]) == 10_000 + 5 + 6, "\(dryRun.standardOutput)")
+            // The three files' sizes; an explicit Int64 keeps the literal from being typed apart.
+            let expectedBytes: Int64 = 10_000 + 5 + 6
+            #expect(jsonInteger(estimate?["EstimatedBytesToTransfer"]) == expectedBytes, "\(dryRun.standardOutput)")
             #expect(jsonInteger(estimate?["FilesTransferred"]) == 0, "\(dryRun.standardOutput)")
 
             let real = try pair.copy(["--json"])
