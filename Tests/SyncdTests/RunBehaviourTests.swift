@@ -20,11 +20,12 @@ private let time = Attributes(modificationTime: SampleTrees.commonTime)
         }
     }
 
-    @Test func usrShareDocReplicated() throws {
-        let tree = "/usr/share/doc"
+    /// Real trees the project did not write: documentation, and Python's library with its caches.
+    @Test(arguments: ["/usr/share/doc", "/usr/lib/python3"])
+    func systemTreeReplicated(tree: String) throws {
         try #require(FileManager.default.fileExists(atPath: tree))
-        try withScratchFolder("usr-share-doc") { scratch in
-            let destination = scratch.path("doc")
+        try withScratchFolder("system-tree") { scratch in
+            let destination = scratch.path("copy")
             let result = try Syncd.run(["copy", tree, destination])
             #expect(!result.killedBySignal, "\(result)")
             #expect(result.status == SyncdExit.success, "\(result)")
