@@ -153,7 +153,8 @@ struct FileCopier {
                 if !sawChange, let expected = outcome.checksum {
                     let verifyStart = context.elapsed
                     storedChecksum = try transfer.checksumFromStorage(of: destinationFD, directory: node.destinationFD,
-                                                                      name: temporary, size: before.size)
+                                                                      name: temporary, size: before.size,
+                                                                      mayBeSparse: before.blocks * 512 < before.size)
                     context.markVerify(start: verifyStart)
                     if storedChecksum != expected {
                         discard(node, temporary, destinationFD)
@@ -249,8 +250,8 @@ struct FileCopier {
     private func createdStatus(_ node: DirectoryNode, _ source: FileStatus) -> FileStatus? {
         guard node.destinationIsNew, context.processUmaskIsZero else { return nil }
         var status = source
-        status.uid = Sys.effectiveUserID
-        status.gid = Sys.effectiveGroupID
+        status.uid = context.userID
+        status.gid = context.groupID
         status.mode = (source.mode & ~0o7777) | createMode(source)
         status.mtime = FileStatus.Timestamp(seconds: -1, nanoseconds: -1)
         return status

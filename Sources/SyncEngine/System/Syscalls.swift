@@ -58,7 +58,7 @@ enum Sys {
     }
 
     static func createExclusive(_ directory: Int32, _ name: UnsafePointer<CChar>, mode: mode_t = 0o600) throws(Errno) -> Int32 {
-        try valueOrErrno("openat") { openat(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+        try valueOrErrno("openat") { openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
     }
 
     /// An O_PATH descriptor: names the inode for metadata calls without opening its content.

@@ -8,7 +8,9 @@ final class TaskContext: @unchecked Sendable {
     let observer: (any TaskObserver)?
     let hardLinks = HardLinkTable()
     let throttle: Throttle?
-    let isPrivileged = Sys.effectiveUserID == 0
+    let userID = Sys.effectiveUserID
+    let groupID = Sys.effectiveGroupID
+    var isPrivileged: Bool { userID == 0 }
     let dryRun: Bool
     /// Whether per-entry events are built at all; building paths costs time in the hot path.
     let wantsEvents: Bool

@@ -137,7 +137,7 @@ struct TreeWalker {
     /// while its children are written; its real mode is restored after them.
     private func makeWritableIfNeeded(_ node: DirectoryNode) throws(Errno) {
         guard !context.isPrivileged, !context.dryRun, let status = node.destinationStatus,
-              status.permissions & 0o300 != 0o300, status.uid == Sys.effectiveUserID else { return }
+              status.permissions & 0o300 != 0o300, status.uid == context.userID else { return }
         try Sys.chmod(node.destinationFD, mode: status.permissions | 0o700)
         node.temporarilyWritable = true
     }
