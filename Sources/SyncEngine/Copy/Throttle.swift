@@ -3,8 +3,9 @@ import Synchronization
 
 /// Keeps the average transfer rate at or below a limit, across all workers.
 ///
-/// A token bucket that holds at most a quarter second of bytes, so that the rate measured over
-/// any few seconds stays within a few percent of the limit.
+/// A token bucket that holds at most half a second of bytes: a stall of up to half a second (a
+/// busy processor, a slow call) is made up for afterwards, and the average over any 10-second
+/// window exceeds the limit by at most 5%.
 final class Throttle: Sendable {
     private let bytesPerSecond: Double
     private let state: Mutex<(tokens: Double, last: ContinuousClock.Instant)>
@@ -20,7 +21,7 @@ final class Throttle: Sendable {
             let now = ContinuousClock.now
             let elapsed = now - bucket.last
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(bucket.tokens + seconds * bytesPerSecond, bytesPerSecond / 4)
+            bucket.tokens = min(bucket.tokens + seconds * bytesPerSecond, bytesPerSecond / 2)
             bucket.last = now
             bucket.tokens -= Double(bytes)
             return bucket.tokens < 0 ? -bucket.tokens / bytesPerSecond : 0
