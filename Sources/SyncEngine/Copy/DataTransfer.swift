@@ -93,7 +93,7 @@ struct DataTransfer {
         return offset - start
     }
 
-    /// The checksum of a source file, read through the page cache.
+    /// Computes the checksum of a source file, read through the page cache.
     func checksum(of fd: Int32, size: Int64) throws(Errno) -> String {
         let hasher = ContentHasher(context.options.checksum)
         var offset: Int64 = 0
@@ -110,7 +110,7 @@ struct DataTransfer {
         return hasher.finish()
     }
 
-    /// The checksum of a destination file as stored, not as cached: read with O_DIRECT where the
+    /// Computes the checksum of a destination file as stored, not as cached: read with O_DIRECT where the
     /// filesystem allows it, otherwise after flushing and dropping the file's cached pages.
     ///
     /// The file is opened again by `name` in `directory` (not through /proc, whose lookups

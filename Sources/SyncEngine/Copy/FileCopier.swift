@@ -108,8 +108,8 @@ struct FileCopier {
         guard var sourceFD = openSource(node, name, listed) else { return nil }
         defer { if sourceFD >= 0 { Sys.close(sourceFD) } }
 
-        // The listing's status is the baseline: if the file changed since, the check after the
-        // copy sees it and copies again, so a statx here would buy nothing.
+        // The listing's status is the baseline. If the file changed since, the check after the
+        // copy detects it and copies again, so a statx here would add nothing.
         var attempt = 0
         var before = listed
         var sawChange = false
@@ -119,8 +119,8 @@ struct FileCopier {
             defer { withExtendedLifetime(temporary) {} }
             var destinationFD: Int32 = -1
             do {
-                // Created with its final permission bits (the task runs with umask 0) so that no
-                // chmod is needed; set-id bits come later, after the owner is set.
+                // Created with its final permission bits (the task runs with umask 0), so no chmod
+                // is needed. Set-id bits come later, after the owner is set.
                 destinationFD = try Sys.createExclusive(node.destinationFD, temporary.cString, mode: mode_t(createMode(before)))
                 context.markTransfer()
                 let transfer = DataTransfer(context: context, worker: worker)
@@ -245,8 +245,8 @@ struct FileCopier {
         context.options.permissions == .preserve ? source.permissions & 0o777 : 0o644
     }
 
-    /// What a file this process just created looks like, so that `apply` skips what already
-    /// matches. Known only in folders this run created (mode 0700, no set-gid bit to inherit).
+    /// Returns the status of a file this process just created, so that `apply` skips what already
+    /// matches. It is known only in folders this run created (mode 0700, no set-gid bit to inherit).
     private func createdStatus(_ node: DirectoryNode, _ source: FileStatus) -> FileStatus? {
         guard node.destinationIsNew, context.processUmaskIsZero else { return nil }
         var status = source

@@ -30,7 +30,7 @@ extension TreeWalker {
         }
     }
 
-    /// A later name of a group: linked to the leader's destination inode, unless it already is.
+    /// Links a later name of a group to the leader's destination inode, unless it already is one.
     private func follow(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, placed: HardLinkTable.Placed?,
                         key: HardLinkTable.Key, worker: WorkerContext, replicate: Replicate) {
         defer { context.hardLinks.finishFollower(key) }
@@ -85,7 +85,7 @@ extension TreeWalker {
         }
     }
 
-    /// A descriptor naming the destination entry `name` (symlinks included), for linking to it.
+    /// Opens a descriptor that names the destination entry `name` (symlinks included), for linking to it.
     func placedEntry(_ node: DirectoryNode, _ name: EntryName) -> HardLinkTable.Placed? {
         guard !context.dryRun, node.destinationFD >= 0,
               let fd = try? Sys.openPath(node.destinationFD, name.cString) else { return nil }

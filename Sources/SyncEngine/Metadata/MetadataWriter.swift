@@ -13,8 +13,9 @@ struct MetadataPlan {
     var mtime: timespec
 }
 
-/// Where metadata is written: an open descriptor, a path through /proc to an O_PATH descriptor,
-/// or a symlink named in its folder (symlinks are changed with the *at(AT_SYMLINK_NOFOLLOW) calls).
+/// The destination entry that metadata is written to: an open descriptor, an O_PATH descriptor
+/// reached through its /proc path, or a symlink named in its folder. Symlinks are changed with
+/// the *at calls and AT_SYMLINK_NOFOLLOW.
 enum MetadataTarget {
     case descriptor(Int32)
     case procPath(fd: Int32)
@@ -22,7 +23,7 @@ enum MetadataTarget {
 }
 
 extension TaskContext {
-    /// The plan for a source entry: owners mapped, and only what the options ask to keep.
+    /// Builds the plan for a source entry: owners mapped, and only what the options ask to keep.
     func plan(for source: FileStatus, xattrs: XattrIO.Attributes?) -> MetadataPlan {
         var plan = MetadataPlan(uid: nil, gid: nil, mode: nil, xattrs: xattrs,
                                 atime: timespec(tv_sec: 0, tv_nsec: utimeOmit),
@@ -49,7 +50,7 @@ extension TaskContext {
         return plan
     }
 
-    /// Whether `current` already has the plan's owner, mode and mtime (xattrs are compared apart).
+    /// Returns whether `current` already has the plan's owner, mode and mtime. Xattrs are compared separately.
     func matches(_ plan: MetadataPlan, _ current: FileStatus, ignoreTimes: Bool = false) -> Bool {
         if let uid = plan.uid, uid != current.uid { return false }
         if let gid = plan.gid, gid != current.gid { return false }
@@ -60,8 +61,8 @@ extension TaskContext {
         return true
     }
 
-    /// The mode this process can give an entry owned by `current`: without the right to set the
-    /// owner, set-id bits are dropped rather than granted to whoever owns the copy.
+    /// Returns the mode this process can give an entry. Without the right to set the owner,
+    /// set-id bits are dropped rather than granted to the process's own user.
     private func settableMode(_ mode: UInt32, _ current: FileStatus) -> UInt32 {
         isPrivileged ? mode : mode & ~0o6000
     }
@@ -190,7 +191,12 @@ enum ACLMapping {
         while offset + 8 <= result.count {
             let tag = UInt16(result[offset]) | UInt16(result[offset + 1]) << 8
             let id = (0..<4).reduce(UInt32(0)) { $0 | UInt32(result[offset + 4 + $1]) << (8 * $1) }
-            let mapped: UInt32? = tag == 0x02 ? uids[id] : tag == 0x08 ? gids[id] : nil
+            var mapped: UInt32? = nil
+            if tag == 0x02 {
+                mapped = uids[id]
+            } else if tag == 0x08 {
+                mapped = gids[id]
+            }
             if let mapped {
                 for byte in 0..<4 {
                     result[offset + 4 + byte] = UInt8((mapped >> (8 * byte)) & 0xFF)

@@ -2,10 +2,11 @@ import CSyncShim
 import Glibc
 import Synchronization
 
-/// Extended attributes of one entry, read by name relative to its folder's descriptor with
-/// listxattrat/getxattrat (or, on kernels before 6.13, through the entry's path under
-/// /proc/self/fd/DIR), so that a symlink in the final component is never followed and no file
-/// has to be opened. POSIX ACLs are the `system.posix_acl_access` and `system.posix_acl_default`
+/// Extended attributes of one entry, read by name relative to its folder's descriptor.
+///
+/// Reads use listxattrat and getxattrat, or the entry's path under /proc/self/fd/DIR on kernels
+/// before 6.13. Either way a symlink in the final component is never followed and no file has to
+/// be opened. POSIX ACLs are the `system.posix_acl_access` and `system.posix_acl_default`
 /// attributes, so they travel with the rest.
 enum XattrIO {
     /// Whether the kernel has listxattrat and getxattrat (Linux 6.13 and later).
@@ -13,7 +14,7 @@ enum XattrIO {
 
     typealias Attributes = [(name: [UInt8], value: [UInt8])]
 
-    /// The entry's attributes, or nil when the filesystem does not support xattrs.
+    /// Reads the entry's attributes, sorted by name; returns nil when the filesystem has no xattrs.
     static func read(directory: Int32, name: [UInt8], fd: Int32? = nil) throws(Errno) -> Attributes? {
         // The *xattrat calls need no /proc lookup, which serialises threads of one process.
         let entry: [CChar]? = fd == nil && atCallsWork.load(ordering: .relaxed) ? (name + [0]).map { CChar(bitPattern: $0) } : nil
@@ -101,7 +102,6 @@ enum XattrIO {
         }
     }
 
-    /// A NUL-terminated path to the entry; names are bytes, which a Swift String would repair.
     /// Sets an attribute through a /proc/self/fd path, following it to the inode it names.
     static func setFollowing(path: [CChar], attribute: [UInt8], value: [UInt8]) throws(Errno) {
         let result = (attribute + [0]).withUnsafeBufferPointer { namePointer in
@@ -123,6 +123,7 @@ enum XattrIO {
         }
     }
 
+    /// Builds a NUL-terminated path to the entry. Names are bytes, which a Swift String would repair.
     static func procPath(directory: Int32, name: [UInt8]) -> [CChar] {
         var bytes = Array("/proc/self/fd/\(directory)/".utf8)
         bytes += name

@@ -38,7 +38,7 @@ enum Sys {
         try valueOrErrno("openat") { openat(directory, name, directoryFlags) }
     }
 
-    /// A second descriptor for the same folder, with its own read position.
+    /// Opens a second descriptor for the same folder, with its own read position.
     static func reopenDirectory(_ fd: Int32) throws(Errno) -> Int32 {
         try valueOrErrno("openat") { openat(fd, ".", directoryFlags) }
     }
@@ -61,7 +61,7 @@ enum Sys {
         try valueOrErrno("openat") { openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
     }
 
-    /// An O_PATH descriptor: names the inode for metadata calls without opening its content.
+    /// Opens an O_PATH descriptor, which names the inode for metadata calls without opening its content.
     static func openPath(_ directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> Int32 {
         try valueOrErrno("openat(O_PATH)") { openat(directory, name, syncd_o_path() | O_NOFOLLOW | O_CLOEXEC) }
     }
@@ -105,7 +105,7 @@ enum Sys {
         _ = try valueOrErrno("symlinkat") { symlinkat(target, directory, name) }
     }
 
-    /// The link text of a symlink, byte for byte.
+    /// Reads the link text of a symlink, byte for byte.
     static func readlink(_ directory: Int32, _ name: UnsafePointer<CChar>) throws(Errno) -> [UInt8] {
         var capacity = 256
         while true {
@@ -181,7 +181,7 @@ enum Sys {
         _ = try valueOrErrno("ftruncate") { ftruncate(fd, off_t(size)) }
     }
 
-    /// The next offset at or after `offset` that holds data, or nil when only a hole remains.
+    /// Returns the next offset at or after `offset` that contains data, or nil when only a hole remains.
     static func seekData(_ fd: Int32, _ offset: Int64) throws(Errno) -> Int64? {
         let result = syncd_seek_data(fd, offset)
         if result >= 0 { return result }

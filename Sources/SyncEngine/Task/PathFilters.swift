@@ -21,7 +21,7 @@ public struct PathFilters: Sendable, Equatable {
 
     public var isEmpty: Bool { includes.isEmpty && excludes.isEmpty }
 
-    /// The verdict for one entry, given its root-relative path with a leading `/`.
+    /// Decides what happens to one entry, given its root-relative path with a leading `/`.
     public func decision(forPath path: [UInt8], isDirectory: Bool) -> Decision {
         for pattern in excludes where Self.matchesSelfOrAncestor(pattern, path) {
             return .excluded
@@ -40,7 +40,7 @@ public struct PathFilters: Sendable, Equatable {
 
     public enum Decision: Sendable, Equatable {
         case included
-        /// A folder that holds no included entry itself but may lead to one.
+        /// A folder that is not included itself but may contain included entries.
         case traverseOnly
         case excluded
     }
@@ -78,7 +78,7 @@ public struct PathFilters: Sendable, Equatable {
         return false
     }
 
-    /// Whether something below folder `path` could match `pattern`.
+    /// Returns whether something below folder `path` could match `pattern`.
     private static func mayMatchBelow(_ pattern: [UInt8], _ path: [UInt8]) -> Bool {
         let literal = pattern.prefix { $0 != UInt8(ascii: "*") }
         if literal.count < pattern.count && path.starts(with: literal) {

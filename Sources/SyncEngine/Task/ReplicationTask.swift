@@ -165,8 +165,8 @@ public final class ReplicationTask: Sendable {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// Workers for a destination filesystem: network filesystems answer each call in about a
-    /// millisecond, so many calls must be in flight; local ones are bound by the processors.
+    /// Chooses the worker count for a destination filesystem. A network filesystem takes about a
+    /// millisecond per call, so many calls must be in flight; a local one is bound by the processors.
     static func defaultWorkers(forFileSystemOf fd: Int32) -> Int {
         let processors = ProcessInfo.processInfo.activeProcessorCount
         switch Sys.fileSystemType(fd) {
@@ -244,7 +244,7 @@ public final class ReplicationTask: Sendable {
                      destinationStatus: destinationStatus, destinationCreated: created, destinationPath: destination)
     }
 
-    /// A one-line reason when the two folders are the same or one is inside the other, else nil.
+    /// Returns a one-line reason when the two folders are the same or one is inside the other, else nil.
     public static func overlapProblem(source: String, destination: String) -> String? {
         let sourceReal = resolvedPath(source)
         let destinationReal = resolvedPath(destination)
@@ -257,7 +257,7 @@ public final class ReplicationTask: Sendable {
             : "source '\(source)' is inside destination '\(destination)'"
     }
 
-    /// The real path of `path`, resolving the part that exists and appending the rest.
+    /// Resolves the part of `path` that exists to its real path and appends the rest.
     static func resolvedPath(_ path: String) -> String {
         var url = URL(fileURLWithPath: path).standardizedFileURL
         var missing: [String] = []

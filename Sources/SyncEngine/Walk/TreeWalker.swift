@@ -16,8 +16,8 @@ struct TreeWalker {
 
     // MARK: Folders
 
-    /// Opens the folder on both sides (creating it on the destination), lists the source, and
-    /// queues its entries in batches; then finds destination entries the source lacks.
+    /// Opens the folder on both sides, creating it on the destination, and queues the source's
+    /// entries in batches. Then it finds the destination entries that the source lacks.
     func processDirectory(_ node: DirectoryNode, worker: WorkerContext) {
         defer { releaseDirectory(node) }
         guard openDirectory(node) else { return }
@@ -55,8 +55,8 @@ struct TreeWalker {
         }
     }
 
-    /// Opens source and destination folders. The destination is created with mode 0700 so that
-    /// nobody else can use it before its real mode is set, after its children.
+    /// Opens source and destination folders. The destination is created with mode 0700, so that
+    /// no other user can open it before its real mode is set after its children.
     private func openDirectory(_ node: DirectoryNode) -> Bool {
         guard let parent = node.parent, let name = node.name else {
             return true  // The root's descriptors are opened by the task.
@@ -272,8 +272,8 @@ struct TreeWalker {
         try DirectoryReader(buffer: worker.directoryBuffer, size: worker.directoryBufferSize).list(reader, body)
     }
 
-    /// Destination entries whose names the source lacks: stale temporary files of an earlier,
-    /// interrupted run are removed now; the rest are deleted at the end with `--delete`.
+    /// Handles destination entries whose names the source lacks. Stale temporary files of an
+    /// earlier, interrupted run are removed now, and the rest are deleted at the end with `--delete`.
     private func findExtraneous(_ node: DirectoryNode, sourceNames: Set<UInt64>, worker: WorkerContext) {
         do {
             try readDirectory(node.destinationFD, worker: worker) { name in
