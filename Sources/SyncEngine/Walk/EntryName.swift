@@ -68,6 +68,7 @@ enum TemporaryName {
     }
 
     /// Whether `name` is a temporary file left by another (earlier) run.
+    // NOTE: Two syncd processes writing into one destination at once would remove each other's files.
     static func isStale(_ name: EntryName) -> Bool {
         name.hasPrefix(prefix) && !name.hasPrefix(runPrefix)
     }

@@ -12,6 +12,7 @@ struct TreeWalker {
     /// Entries per job: enough to amortise queueing, few enough to spread a folder over workers.
     static let batchSize = 64
     /// Files at least this large get a job of their own, so several copy at once.
+    // NOTE: One file is copied by one worker; a tree holding a single huge file uses one core for it.
     static let largeFile: Int64 = 1 << 20
 
     // MARK: Folders
