@@ -24,15 +24,21 @@ struct TreeWalker {
         guard openDirectory(node) else { return }
 
         var batch: [EntryName] = []
+        // Source names are remembered only where the destination may hold extra entries.
+        let comparesNames = node.destinationFD >= 0 && !node.destinationIsNew
         var names = Set<UInt64>()
+        // A few jobs per worker keep every worker busy; beyond that, queued names only cost memory.
+        let backlogLimit = context.pool.workerCount * 4
         do {
             try readDirectory(node.sourceFD, worker: worker) { name in
-                names.insert(name.hash64)
+                if comparesNames {
+                    names.insert(name.hash64)
+                }
                 batch.append(name)
                 if batch.count == Self.batchSize {
                     submitBatch(node, batch)
                     batch = []
-                    context.pool.helpWhileBacklogged(limit: 4096, context: worker)
+                    context.pool.helpWhileBacklogged(limit: backlogLimit, context: worker)
                 }
             }
         } catch {
@@ -41,7 +47,7 @@ struct TreeWalker {
         if !batch.isEmpty {
             submitBatch(node, batch)
         }
-        if node.destinationFD >= 0 && !node.destinationIsNew {
+        if comparesNames {
             findExtraneous(node, sourceNames: names, worker: worker)
         }
     }
