@@ -64,7 +64,8 @@ struct DataTransfer {
             var destinationOffset = start
             do {
                 while sourceOffset < end {
-                    let chunk = Int(min(end - sourceOffset, 1 << 30))
+                    try context.checkCancelled()
+                    let chunk = Int(min(end - sourceOffset, 64 << 20))
                     context.throttle?.consume(chunk)
                     let moved = try Sys.copyFileRange(from: source, &sourceOffset, to: destination, &destinationOffset, count: chunk)
                     if moved == 0 { break }
@@ -79,6 +80,7 @@ struct DataTransfer {
         }
 
         while offset < end {
+            try context.checkCancelled()
             let wanted = Int(min(Int64(worker.bufferSize), end - offset))
             context.throttle?.consume(wanted)
             let count = try Sys.pread(source, worker.buffer, wanted, offset)
@@ -155,6 +157,7 @@ struct DataTransfer {
             }
             var offset = max(dataStart, position)
             while offset < dataEnd {
+                try context.checkCancelled()
                 let count: Int
                 do {
                     count = try Sys.pread(reader, worker.buffer, worker.bufferSize, offset)

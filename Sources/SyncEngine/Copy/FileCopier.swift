@@ -90,11 +90,12 @@ struct FileCopier {
                 return nil
             }
             let fd = try Sys.openPath(node.destinationFD, name.cString)
-            if matches {
-                context.update { $0.filesUnchanged += 1 }
-            } else {
-                try context.apply(plan, to: .procPath(fd: fd), current: existing, currentXattrs: currentXattrs, isDirectory: false)
+            // An entry whose only difference the destination cannot hold (xattrs on a filesystem
+            // without them) stays unchanged, so later runs converge.
+            if !matches, try context.apply(plan, to: .procPath(fd: fd), current: existing, currentXattrs: currentXattrs, isDirectory: false) {
                 walker.countMetadataTransfer(node, name, kind: .regular, source: source)
+            } else {
+                context.update { $0.filesUnchanged += 1 }
             }
             return HardLinkTable.Placed(fd: fd, inode: existing.inode)
         } catch {
@@ -200,6 +201,9 @@ struct FileCopier {
             } catch {
                 if destinationFD >= 0 {
                     discard(node, temporary, destinationFD)
+                }
+                if error.code == ECANCELED {
+                    return nil  // Stopped by a signal: the file is left for the next run.
                 }
                 let readingSource = ["pread", "lseek(SEEK_DATA)", "lseek(SEEK_HOLE)", "copy_file_range"].contains(error.call)
                 context.fail(node, name, kind: .regular, phase: .transfer, source: before, error: error, readingSource: readingSource)

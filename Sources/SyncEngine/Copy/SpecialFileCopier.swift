@@ -76,11 +76,12 @@ struct SpecialFileCopier {
                 context.update { $0.filesUnchanged += 1 }
                 return
             }
-            if !context.dryRun {
-                try context.apply(plan, to: .symlink(directory: node.destinationFD, name: name), current: existing,
-                                  currentXattrs: currentXattrs, isDirectory: false)
+            if context.dryRun || (try context.apply(plan, to: .symlink(directory: node.destinationFD, name: name), current: existing,
+                                                    currentXattrs: currentXattrs, isDirectory: false)) {
+                walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
+            } else {
+                context.update { $0.filesUnchanged += 1 }
             }
-            walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
             return
         }
         let sourceXattrs = context.sourceXattrs.load(ordering: .relaxed) == 0 ? nil : try XattrIO.read(directory: node.sourceFD, name: name.bytes)
@@ -90,12 +91,17 @@ struct SpecialFileCopier {
             context.update { $0.filesUnchanged += 1 }
             return
         }
+        var changed = context.dryRun
         if !context.dryRun {
             let fd = try Sys.openPath(node.destinationFD, name.cString)
             defer { Sys.close(fd) }
-            try context.apply(plan, to: .procPath(fd: fd), current: existing, currentXattrs: currentXattrs, isDirectory: false)
+            changed = try context.apply(plan, to: .procPath(fd: fd), current: existing, currentXattrs: currentXattrs, isDirectory: false)
         }
-        walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
+        if changed {
+            walker.countMetadataTransfer(node, name, kind: source.kind, source: source)
+        } else {
+            context.update { $0.filesUnchanged += 1 }
+        }
     }
 
     private func create(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, _ existing: FileStatus?, linkText: [UInt8], walker: TreeWalker) throws(Errno) {

@@ -101,9 +101,14 @@ extension TaskContext {
             changed = true
         }
 
-        if let wanted = plan.xattrs, destinationXattrs.load(ordering: .relaxed) != 0,
-           try writeXattrs(wanted, current: currentXattrs, target: target) {
-            changed = true
+        if let wanted = plan.xattrs {
+            if destinationXattrs.load(ordering: .relaxed) == 0 {
+                // Known unsupported: each entry that loses attributes is counted, nothing is tried.
+                if wanted.contains(where: { ACLMapping.isACL($0.name) }) { downgrade("acl") }
+                if wanted.contains(where: { !ACLMapping.isACL($0.name) }) { downgrade("xattr") }
+            } else if try writeXattrs(wanted, current: currentXattrs, target: target) {
+                changed = true
+            }
         }
 
         let wantsTimes = plan.mtime.tv_nsec != utimeOmit || plan.atime.tv_nsec != utimeOmit

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// State shared by every worker of one run: options, counters, hard-link groups, deferred deletions.
@@ -109,6 +110,14 @@ final class TaskContext: @unchecked Sendable {
         if let observer {
             observer.taskDidRecord(EntryEvent(
                 path: path, kind: kind, phase: phase, transferType: .none, status: .failed, source: source, failure: message))
+        }
+    }
+
+    /// Throws ECANCELED once the task is stopped, so that copies in flight end at the next block
+    /// and leave only their temporary files, which are removed.
+    func checkCancelled() throws(Errno) {
+        if cancelled.load(ordering: .relaxed) {
+            throw Errno(code: ECANCELED, call: "cancelled")
         }
     }
 

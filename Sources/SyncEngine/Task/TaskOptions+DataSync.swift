@@ -83,7 +83,9 @@ extension TaskOptions {
         switch try value("Atime", ["NONE", "BEST_EFFORT"]) {
         case "NONE": atime = .none
         case "BEST_EFFORT": atime = .bestEffort
-        default: break
+        default:
+            // Atime follows Mtime NONE unless given: DataSync accepts BEST_EFFORT only with PRESERVE.
+            if mtime == .none { atime = .none }
         }
         switch try value("LogLevel", ["OFF", "BASIC", "TRANSFER"]) {
         case "OFF": logLevel = .off
@@ -116,7 +118,9 @@ extension TaskOptions {
             bytesPerSecond = limit == -1 ? nil : limit
         }
 
-        _ = try value("TaskQueueing", ["ENABLED", "DISABLED"])
+        if let queueing = try value("TaskQueueing", ["ENABLED", "DISABLED"]) {
+            taskQueueing = queueing
+        }
         _ = try value("ObjectTags", ["PRESERVE", "NONE"])
         _ = try value("SecurityDescriptorCopyFlags", ["NONE", "OWNER_DACL", "OWNER_DACL_SACL"])
         try validate()
@@ -124,6 +128,10 @@ extension TaskOptions {
 
     /// Rejects combinations that DataSync rejects too.
     public func validate() throws {
+        if atime == .bestEffort && mtime == .none {
+            throw TaskOptionsError.conflict(
+                "Atime BEST_EFFORT with Mtime NONE (--atime best-effort with --mtime none); DataSync requires Mtime PRESERVE when Atime is BEST_EFFORT, so use --atime none too")
+        }
         if transferMode == .all && deleteExtraneous {
             throw TaskOptionsError.conflict(
                 "TransferMode ALL with PreserveDeletedFiles REMOVE (--transfer-mode all with --delete); DataSync rejects this pair because a full transfer does not compare the destination")
@@ -147,7 +155,7 @@ extension TaskOptions {
             ("PreserveDevices", .string(preserveDevices ? "PRESERVE" : "NONE")),
             ("PosixPermissions", .string(permissions == .preserve ? "PRESERVE" : "NONE")),
             ("BytesPerSecond", .integer(bytesPerSecond ?? -1)),
-            ("TaskQueueing", .string("DISABLED")),
+            ("TaskQueueing", .string(taskQueueing)),
             ("LogLevel", .string(logLevel.rawValue.uppercased())),
             ("TransferMode", .string(transferMode == .all ? "ALL" : "CHANGED")),
         ]

@@ -64,6 +64,8 @@ public struct TaskOptions: Sendable, Equatable {
     public var workers: Int? = nil
     /// Plans and reports every change without making any.
     public var dryRun = false
+    /// DataSync's TaskQueueing, kept only to be reported back: one host runs one task at a time.
+    public var taskQueueing = "ENABLED"
 
     public init() {}
 }

@@ -11,8 +11,19 @@ public struct TreeDifference: Sendable {
     public var aspect: String
     public var detail: String
 
+    /// What differs, without the path: "missing from the destination", "content differs: …".
+    public var message: String {
+        switch aspect {
+        case "missing": return "missing from the destination"
+        case "extra": return "in the destination only, not in the source"
+        case "unreadable": return "could not be compared: \(detail)"
+        default: return "\(aspect) \(aspect.hasSuffix("s") ? "differ" : "differs"): \(detail)"
+        }
+    }
+
+    /// One line for people: the escaped path, then the message.
     public var line: String {
-        "\(escapedPath(path)): \(aspect) differs: \(detail)"
+        "\(escapedPath(path)): \(message)"
     }
 }
 
@@ -55,7 +66,7 @@ final class TreeVerifier: @unchecked Sendable {
         }
         if let observer = context.observer {
             observer.taskDidRecord(EntryEvent(path: path, kind: .regular, phase: .verify, transferType: .none,
-                                              status: .verifyMismatch, source: nil, failure: "\(aspect) differs: \(detail)"))
+                                              status: .verifyMismatch, source: nil, failure: difference.message))
         }
     }
 
@@ -77,6 +88,10 @@ final class TreeVerifier: @unchecked Sendable {
 
         for name in sourceNames {
             let path = folder.path(of: name)
+            if isSkippedByDesign(folder, name) {
+                destinationNames.remove(name.bytes)
+                continue
+            }
             if !context.options.filters.isEmpty, context.options.filters.decision(forPath: path, isDirectory: true) == .excluded {
                 destinationNames.remove(name.bytes)
                 continue
@@ -93,6 +108,16 @@ final class TreeVerifier: @unchecked Sendable {
                 continue
             }
             record(path, "extra", "the source has no entry of this name")
+        }
+    }
+
+    /// Sockets, and devices without `--devices`, are never copied, so they are not compared.
+    private func isSkippedByDesign(_ folder: VerifyFolder, _ name: EntryName) -> Bool {
+        guard let status = try? Sys.stat(folder.sourceFD, name.cString) else { return false }
+        switch status.kind {
+        case .socket: return true
+        case .characterDevice, .blockDevice: return !context.options.preserveDevices
+        default: return false
         }
     }
 

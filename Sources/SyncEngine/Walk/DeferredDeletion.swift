@@ -82,8 +82,8 @@ struct DeferredDeletion {
                 opened.append(directory)
             }
             let existing = try Sys.stat(directory, name.cString)
-            try walker.removeTree(directory, name, isDirectory: existing.isDirectory)
-            context.update { $0.filesDeleted += 1 }
+            let removed = try walker.removeTree(directory, name, isDirectory: existing.isDirectory)
+            context.update { $0.filesDeleted += removed }
             context.emit(DeletionRoot.node, EntryName(joined(components)), kind: existing.kind, phase: .delete, type: .delete, status: .success, source: nil)
             return true
         } catch where error.code == ENOENT {

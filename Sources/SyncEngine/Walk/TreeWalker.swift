@@ -21,7 +21,7 @@ struct TreeWalker {
     /// entries in batches. Then it finds the destination entries that the source lacks.
     func processDirectory(_ node: DirectoryNode, worker: WorkerContext) {
         defer { releaseDirectory(node) }
-        guard openDirectory(node) else { return }
+        guard !context.cancelled.load(ordering: .relaxed), openDirectory(node) else { return }
 
         var batch: [EntryName] = []
         // Source names are remembered only where the destination may hold extra entries.
@@ -178,16 +178,18 @@ struct TreeWalker {
             let xattrsMatch = xattrsMatch(plan.xattrs, currentXattrs)
             // Counted as a transfer only when the folder differed before this run wrote into it,
             // so that a dry run and a real run count the same folders.
-            let differedBefore = !(node.destinationStatus.map { context.matches(plan, $0) } ?? false) || !xattrsMatch
+            let differedBefore = !(node.destinationStatus.map { context.matches(plan, $0) } ?? false)
             let differsNow = !context.matches(plan, before) || !xattrsMatch
-            if differedBefore {
+            if !context.dryRun && (differsNow || node.temporarilyWritable) {
+                try context.apply(plan, to: .descriptor(node.destinationFD), current: node.temporarilyWritable ? nil : current,
+                                  currentXattrs: currentXattrs, isDirectory: true)
+            }
+            // Xattrs that the destination filesystem cannot hold are a downgrade, not a transfer,
+            // so that later runs converge.
+            let xattrsHeld = !xattrsMatch && context.destinationXattrs.load(ordering: .relaxed) != 0
+            if differedBefore || xattrsHeld {
                 countMetadataTransfer(node.parent ?? node, node.name, kind: .directory, source: node.sourceStatus)
             }
-            if context.dryRun || (!differsNow && !node.temporarilyWritable) {
-                return
-            }
-            try context.apply(plan, to: .descriptor(node.destinationFD), current: node.temporarilyWritable ? nil : current,
-                              currentXattrs: currentXattrs, isDirectory: true)
         } catch {
             context.fail(node.parent ?? node, node.name, kind: .directory, phase: .transfer, source: node.sourceStatus, error: error)
         }
@@ -265,6 +267,7 @@ struct TreeWalker {
     }
 
     private func processRegular(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, worker: WorkerContext) {
+        if context.cancelled.load(ordering: .relaxed) { return }
         FileCopier(context: context, worker: worker, walker: self).process(node, name, source)
     }
 
@@ -299,7 +302,9 @@ struct TreeWalker {
                 var path = node.components
                 path.append(name.bytes)
                 context.deletions.withLock { $0.append(path) }
-                context.update { $0.estimatedFilesToDelete += 1 }
+                // A folder counts with everything below it, as rsync and DataSync count deletions.
+                let entries = (try? countTree(node.destinationFD, name)) ?? 1
+                context.update { $0.estimatedFilesToDelete += entries }
             }
         } catch {
             context.fail(node, nil, kind: .directory, phase: .prepare, source: node.sourceStatus, error: error)
@@ -331,13 +336,35 @@ struct TreeWalker {
     }
 
     /// Removes an entry, and everything below it when it is a folder, without following symlinks.
-    func removeTree(_ directory: Int32, _ name: EntryName, isDirectory: Bool) throws(Errno) {
+    /// Returns the number of entries removed, the entry itself included.
+    @discardableResult
+    func removeTree(_ directory: Int32, _ name: EntryName, isDirectory: Bool) throws(Errno) -> Int64 {
         do {
             try Sys.unlink(directory, name.cString, isDirectory: false)
-            return
+            return 1
         } catch where error.code == EISDIR || error.code == EPERM {
             // A folder: empty it first.
         }
+        var removed: Int64 = 1
+        try forEachChild(directory, name) { fd, child throws(Errno) in
+            removed += try removeTree(fd, child, isDirectory: false)
+        }
+        try Sys.unlink(directory, name.cString, isDirectory: true)
+        return removed
+    }
+
+    /// Counts the entry and, for a folder, everything below it, without following symlinks.
+    func countTree(_ directory: Int32, _ name: EntryName) throws(Errno) -> Int64 {
+        guard try Sys.stat(directory, name.cString).isDirectory else { return 1 }
+        var count: Int64 = 1
+        try forEachChild(directory, name) { fd, child throws(Errno) in
+            count += try countTree(fd, child)
+        }
+        return count
+    }
+
+    /// Lists the folder `name` first, then calls `body` for each child with the folder's descriptor.
+    private func forEachChild(_ directory: Int32, _ name: EntryName, _ body: (Int32, EntryName) throws(Errno) -> Void) throws(Errno) {
         let fd = try Sys.openDirectory(directory, name.cString)
         defer { Sys.close(fd) }
         var children: [EntryName] = []
@@ -345,9 +372,8 @@ struct TreeWalker {
         defer { free(buffer) }
         try DirectoryReader(buffer: buffer, size: 32 * 1024).list(fd) { children.append($0) }
         for child in children {
-            try removeTree(fd, child, isDirectory: false)
+            try body(fd, child)
         }
-        try Sys.unlink(directory, name.cString, isDirectory: true)
     }
 }
 

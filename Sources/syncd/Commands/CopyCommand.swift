@@ -34,6 +34,9 @@ enum CopyCommand: SubcommandRunner {
         let source = arguments.positionals[0]
         let destination = arguments.positionals[1]
 
+        for (argument, path) in [("source", source), ("destination", destination)] where path.isEmpty {
+            throw UsageError(message: "The \(argument) path is empty; give a folder path")
+        }
         if let problem = ReplicationTask.overlapProblem(source: source, destination: destination) {
             throw UsageError(message: "Overlapping folders: \(problem); choose a destination outside the source")
         }

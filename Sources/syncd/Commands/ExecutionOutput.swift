@@ -23,7 +23,7 @@ final class EntryLogger: TaskObserver, @unchecked Sendable {
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): vanished from the source during the run"
         case .changedDuringTransfer:
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "changed during transfer")"
-        case .skipped where event.kind == .socket:
+        case .skipped where [.socket, .characterDevice, .blockDevice].contains(event.kind):
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "skipped")"
         default:
             line = level == .transfer ? "\(event.transferType.rawValue.lowercased()) \(event.status.rawValue.lowercased()): \(escapedPath(event.path))" : nil
@@ -63,14 +63,17 @@ func summary(of execution: TaskExecution, dryRun: Bool) -> String {
         + "\(execution.filesVerified) verified, \(execution.filesFailed.total) failed "
         + "in \(String(format: "%.2f", seconds)) s (\(formatBytes(Int64(rate)))/s)")
     if execution.filesVanished > 0 {
-        lines.append("\(execution.filesVanished) source entries vanished during the run.")
+        lines.append("\(count(execution.filesVanished, "source entry", "source entries")) vanished during the run.")
     }
     if execution.filesChanged > 0 {
-        lines.append("\(execution.filesChanged) files changed while they were copied and were not verified; run again to converge.")
+        lines.append("\(count(execution.filesChanged, "file", "files")) changed while being copied and were not verified; run again to converge.")
     }
     if !execution.downgrades.isEmpty {
-        let kinds = execution.downgrades.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        lines.append("The destination could not hold some metadata (\(kinds)); those attributes were not copied.")
+        let names = ["acl": "ACLs", "xattr": "xattrs", "owner": "owners"]
+        let kinds = execution.downgrades.sorted { $0.key < $1.key }
+            .map { "\(names[$0.key] ?? $0.key) on \(count($0.value, "entry", "entries"))" }
+            .joined(separator: ", ")
+        lines.append("Not kept, because the destination or this process's privileges do not allow them: \(kinds).")
     }
     if execution.deletionSkippedAfterReadError {
         lines.append("Deletion was skipped for this run because the source could not be read completely.")
@@ -79,6 +82,11 @@ func summary(of execution: TaskExecution, dryRun: Bool) -> String {
         lines.append("\(code): \(detail)")
     }
     return lines.joined(separator: "\n")
+}
+
+/// "1 entry", "3 entries".
+func count(_ number: Int64, _ singular: String, _ plural: String) -> String {
+    "\(number) \(number == 1 ? singular : plural)"
 }
 
 func formatBytes(_ bytes: Int64) -> String {

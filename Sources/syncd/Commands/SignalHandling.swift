@@ -1,8 +1,9 @@
 import Dispatch
 import Glibc
 
-/// Turns SIGINT and SIGTERM into a graceful stop: the task takes no new entries, entries in
-/// flight complete (so no temporary file is left), and the exit code names the signal.
+/// Turns SIGINT and SIGTERM into a prompt, clean stop: the task starts no new entry, copies in
+/// flight stop at their next block and remove their temporary files, and the exit code names
+/// the signal. A second signal exits at once.
 final class StopSignals: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private(set) var received: Int32 = 0
@@ -15,7 +16,7 @@ final class StopSignals: @unchecked Sendable {
             source.setEventHandler { [unowned self] in
                 if received == 0 {
                     received = number
-                    printError("syncd: received \(number == SIGINT ? "SIGINT" : "SIGTERM"); finishing the entries in flight and stopping")
+                    printError("syncd: received \(number == SIGINT ? "SIGINT" : "SIGTERM"); stopping (send it again to exit at once)")
                     onStop()
                 } else {
                     // A second signal means the user does not want to wait.

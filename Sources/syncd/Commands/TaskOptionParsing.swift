@@ -77,6 +77,9 @@ enum TaskOptionParsing {
         }
         if let mode = try arguments.choice("atime", ["best-effort", "none"]) {
             options.atime = TaskOptions.AtimeMode(rawValue: mode)!
+        } else if options.mtime == .none {
+            // Access times are kept only along with modification times, as in DataSync.
+            options.atime = .none
         }
         if arguments.isSet("devices") {
             options.preserveDevices = true
@@ -91,8 +94,13 @@ enum TaskOptionParsing {
         for (flag, keyPath) in [("map-uid", \TaskOptions.uidMap), ("map-gid", \TaskOptions.gidMap)] {
             for pair in arguments.values(flag) {
                 let parts = pair.split(separator: ":", omittingEmptySubsequences: false)
-                guard parts.count == 2, let old = UInt32(parts[0]), let new = UInt32(parts[1]) else {
-                    throw UsageError(message: "Invalid value '\(pair)' for '--\(flag)': expected OLD:NEW with decimal ids, such as 200001:200005")
+                // 4294967295 is (uid_t)-1, which chown(2) reads as "leave unchanged".
+                guard parts.count == 2, let old = UInt32(parts[0]), let new = UInt32(parts[1]),
+                      old != UInt32.max, new != UInt32.max else {
+                    throw UsageError(message: "Invalid value '\(pair)' for '--\(flag)': expected OLD:NEW with decimal ids below 4294967295, such as 200001:200005")
+                }
+                if let earlier = options[keyPath: keyPath][old], earlier != new {
+                    throw UsageError(message: "Conflicting values for '--\(flag)': \(old) is mapped to both \(earlier) and \(new)")
                 }
                 options[keyPath: keyPath][old] = new
             }

@@ -20,6 +20,9 @@ enum VerifyCommand: SubcommandRunner {
             .value("map-uid", "old:new", help: "Expect owner NEW where the source has OLD (repeatable).", repeatable: true),
             .value("map-gid", "old:new", help: "Expect group NEW where the source has OLD (repeatable).", repeatable: true),
             .value("exclude", "patterns", help: "Ignore paths matching these '|'-separated patterns (repeatable).", repeatable: true),
+            .flag("devices", help: "Compare character and block devices too (copied only with --devices)."),
+            .value("perms", "mode", help: "preserve: compare modes; none: ignore them.", default: "preserve"),
+            .value("mtime", "mode", help: "preserve: compare modification times; none: ignore them.", default: "preserve"),
             .value("workers", "n", help: "Parallel workers."),
             .flag("json", help: "Print the differences as a JSON array on stdout."),
         ]
@@ -37,6 +40,9 @@ enum VerifyCommand: SubcommandRunner {
             }
         }
 
+        for (argument, path) in [("source", source), ("destination", destination)] where path.isEmpty {
+            throw UsageError(message: "The \(argument) path is empty; give a folder path")
+        }
         if let problem = ReplicationTask.overlapProblem(source: source, destination: destination) {
             throw UsageError(message: "Overlapping folders: \(problem)")
         }
