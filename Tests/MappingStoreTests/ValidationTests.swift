@@ -13,12 +13,12 @@ struct ValidationTests {
         #expect(throws: MappingStoreError.self) { try EFSFileSystemID(validating: text) }
     }
 
-    @Test(arguments: [("0", UInt32(0)), ("200001", UInt32(200001)), ("4294967294", UInt32.max - 1)])
+    @Test(arguments: [("1", UInt32(1)), ("200001", UInt32(200001)), ("4294967294", UInt32.max - 1)])
     func uidAccepted(_ text: String, _ expected: UInt32) throws {
         #expect(try Validation.parseUID(text) == expected)
     }
 
-    @Test(arguments: ["", "-1", "+5", "0200001", "200001 ", "2e5", "abc", "4294967295", "99999999999", "../200001", "２００"])
+    @Test(arguments: ["", "0", "-1", "+5", "0200001", "200001 ", "2e5", "abc", "4294967295", "99999999999", "../200001", "２００"])
     func uidRejected(_ text: String) {
         #expect(throws: MappingStoreError.self) { try Validation.parseUID(text) }
     }

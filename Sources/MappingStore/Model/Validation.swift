@@ -3,12 +3,13 @@ public enum Validation {
     /// Parses a POSIX UID written in decimal, such as `200001`.
     ///
     /// Rejects signs, spaces and leading zeros, because the home folder is named after the
-    /// canonical decimal form. Rejects 4294967295 too, which `chown` reads as "leave unchanged".
+    /// canonical decimal form. Rejects 4294967295 too, which `chown` reads as "leave unchanged",
+    /// and 0: a restore would otherwise give root's files to the new profile.
     public static func parseUID(_ text: String) throws -> UInt32 {
         let isDecimal = !text.isEmpty && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-        guard isDecimal, text == "0" || !text.hasPrefix("0"), let uid = UInt32(text), uid != UInt32.max else {
+        guard isDecimal, !text.hasPrefix("0"), let uid = UInt32(text), uid != UInt32.max else {
             throw MappingStoreError.invalidValue(
-                field: "UID", value: text, reason: "expected a decimal number from 0 to 4294967294 without sign or leading zeros, such as 200001")
+                field: "UID", value: text, reason: "expected a decimal number from 1 to 4294967294 without sign or leading zeros, such as 200001")
         }
         return uid
     }

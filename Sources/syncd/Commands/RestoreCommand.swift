@@ -52,11 +52,12 @@ enum RestoreCommand: SubcommandRunner {
                 let task = restore.makeTask(for: job, observer: logger)
                 let signals = StopSignals { task.cancel() }
                 let execution = task.run()
-                // A stopped copy is recorded too, with status ERROR, so the row never claims a finished restore.
-                try restore.record(execution, of: job)
                 if arguments.isSet("json") {
+                    // Printed before the row is written, so the counters survive a store that stays locked.
                     print(execution.dataSyncJSON())
                 }
+                // A stopped copy is recorded too, with status ERROR, so the row never claims a finished restore.
+                try recordPatiently(execution, of: job, restore: restore, log: log)
                 if configuration.taskOptions.logLevel != .off {
                     log.info(summary(of: execution, dryRun: false), ["profile": key.profileName, "domain": key.domainName, "status": execution.status.rawValue])
                 }
@@ -64,6 +65,28 @@ enum RestoreCommand: SubcommandRunner {
             }
         } catch {
             return ServiceOptions.report(error, spec: spec, log: log)
+        }
+    }
+
+    /// Writes the result to the row, waiting out a store locked by another process for up to a
+    /// minute: the data has already moved, and a later run would find nothing left to count.
+    private static func recordPatiently(_ execution: TaskExecution, of job: RestoreJob, restore: ProfileRestore, log: ServiceLog) throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try restore.record(execution, of: job)
+                return
+            } catch MappingStoreError.locked(let path, let waited) where attempt < 12 {
+                log.info("The store \(path) is locked (waited \(waited) ms); retrying to record the result, attempt \(attempt + 1) of 12.",
+                         ["change": String(job.changeSequence)])
+            } catch {
+                log.info("The copy finished but its result could not be recorded; counters: bytes_written \(execution.bytesWritten), "
+                         + "bytes_file_transferred \(execution.bytesTransferred), files_transferred \(execution.filesTransferred), "
+                         + "total_duration_ms \(execution.totalDuration), replication_status \(execution.status.rawValue).",
+                         ["change": String(job.changeSequence)])
+                throw error
+            }
         }
     }
 
