@@ -21,10 +21,17 @@ private let time = Attributes(modificationTime: SampleTrees.commonTime)
     }
 
     /// Real trees the project did not write: documentation, and Python's library with its caches.
+    ///
+    /// Python processes on the machine may write or replace `__pycache__` files in the live tree
+    /// at any moment, so the tree is first frozen with `cp -a` (which keeps every attribute) and
+    /// syncd copies the frozen tree; a vanished file would otherwise end the run with exit 24.
     @Test(arguments: ["/usr/share/doc", "/usr/lib/python3"])
-    func systemTreeReplicated(tree: String) throws {
-        try #require(FileManager.default.fileExists(atPath: tree))
+    func systemTreeReplicated(liveTree: String) throws {
+        try #require(FileManager.default.fileExists(atPath: liveTree))
         try withScratchFolder("system-tree") { scratch in
+            let tree = scratch.path("frozen")
+            let frozen = try runProcess("/bin/cp", ["-a", liveTree, tree])
+            try #require(frozen.status == 0, "\(frozen)")
             let destination = scratch.path("copy")
             let result = try Syncd.run(["copy", tree, destination])
             #expect(!result.killedBySignal, "\(result)")

@@ -382,18 +382,25 @@ struct DirectoryReader {
     let buffer: UnsafeMutableRawPointer
     let size: Int
 
+    /// Calls `body` only after a whole batch of records has been parsed: `body` may run other
+    /// jobs of the same worker (`helpWhileBacklogged`), which reuse this buffer for their own folders.
     func list(_ fd: Int32, _ body: (EntryName) -> Void) throws(Errno) {
+        var names: [EntryName] = []
         while true {
             let count = try Sys.getdents(fd, buffer, size)
             if count == 0 { return }
+            names.removeAll(keepingCapacity: true)
             var offset = 0
             while offset < count {
                 let record = buffer + offset
                 let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
                 let nameStart = record + 19
                 let name = EntryName(UnsafeRawBufferPointer(start: nameStart, count: strlen(nameStart.assumingMemoryBound(to: CChar.self))))
-                if !name.isDotOrDotDot { body(name) }
+                if !name.isDotOrDotDot { names.append(name) }
                 offset += length
+            }
+            for name in names {
+                body(name)
             }
         }
     }
