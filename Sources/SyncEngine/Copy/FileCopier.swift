@@ -127,6 +127,8 @@ struct FileCopier {
                 let transfer = DataTransfer(context: context, worker: worker)
                 let outcome = try transfer.copy(from: sourceFD, to: destinationFD, size: before.size,
                                                 mayBeSparse: before.blocks * 512 < before.size, hashing: context.verifiesTransfers)
+                // The data has moved: what follows (reading it back, metadata) is verification.
+                context.markTransfer()
                 let after = try Sys.stat(sourceFD)
                 if after.linkCount == 0 {
                     // Deleted while it was copied: nothing of it may appear at the destination.
@@ -175,7 +177,9 @@ struct FileCopier {
                     try walker.removeTree(node.destinationFD, name, isDirectory: true)
                 }
                 try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
-                context.markTransfer()
+                if storedChecksum == nil {
+                    context.markTransfer()
+                }
 
                 // A file that changed during any attempt is never counted verified, even when the
                 // second copy went through unchanged: its content belongs to no single moment.

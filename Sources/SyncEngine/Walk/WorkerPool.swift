@@ -79,7 +79,8 @@ final class WorkerPool: @unchecked Sendable {
                 group.leave()
             }
             thread.name = "syncd-worker-\(index)"
-            thread.stackSize = 1 << 20
+            // Listers that help run queued jobs nest folder listings on one stack; 8 MiB is reserved, not used.
+            thread.stackSize = 8 << 20
             thread.start()
         }
         group.wait()
