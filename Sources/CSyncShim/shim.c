@@ -59,6 +59,7 @@ ssize_t syncd_copy_file_range(int in_fd, int64_t *in_off, int out_fd, int64_t *o
 }
 
 int syncd_ficlone(int dest_fd, int source_fd) { return ioctl(dest_fd, FICLONE, source_fd); }
+int syncd_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
 int64_t syncd_seek_data(int fd, int64_t offset) { return lseek(fd, offset, SEEK_DATA); }
 int64_t syncd_seek_hole(int fd, int64_t offset) { return lseek(fd, offset, SEEK_HOLE); }
 

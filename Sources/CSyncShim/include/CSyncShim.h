@@ -35,6 +35,8 @@ long syncd_getdents64(int fd, void *buffer, size_t size);
 
 ssize_t syncd_copy_file_range(int in_fd, int64_t *in_off, int out_fd, int64_t *out_off, size_t len);
 int syncd_ficlone(int dest_fd, int source_fd);
+/// Starts writing the file's dirty pages to storage without waiting (sync_file_range(2) WRITE).
+int syncd_start_writeback(int fd);
 int64_t syncd_seek_data(int fd, int64_t offset);
 int64_t syncd_seek_hole(int fd, int64_t offset);
 

@@ -104,14 +104,38 @@ struct FileCopier {
         }
     }
 
+    /// A copied temporary file waiting for verification, metadata and its final name.
+    private struct PendingCopy {
+        var node: DirectoryNode
+        var name: EntryName
+        var temporary: EntryName
+        var destinationFD: Int32
+        var outcome: DataTransfer.Outcome
+        var source: FileStatus
+        var sourceXattrs: XattrIO.Attributes?
+        var existing: FileStatus?
+        var sawChange: Bool
+        var attempt: Int
+    }
+
+    private enum FinishResult {
+        case placed(HardLinkTable.Placed?)
+        /// Verification failed on the first attempt: copy again.
+        case retry
+    }
+
     /// Copies content and metadata into a temporary file and renames it over the final name.
-    private func copyContent(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
+    ///
+    /// Where O_DIRECT reads work, a verified file's read-back is put off behind the worker's
+    /// next copies, with writeback started at once, so that the read rarely waits for the disk.
+    private func copyContent(_ node: DirectoryNode, _ name: EntryName, _ listed: FileStatus, existing: FileStatus?,
+                             keepDescriptor: Bool, firstAttempt: Int = 1) -> HardLinkTable.Placed? {
         guard var sourceFD = openSource(node, name, listed) else { return nil }
         defer { if sourceFD >= 0 { Sys.close(sourceFD) } }
 
         // The listing's status is the baseline. If the file changed since, the check after the
         // copy detects it and copies again, so a statx here would add nothing.
-        var attempt = 0
+        var attempt = firstAttempt - 1
         var before = listed
         var sawChange = false
         while true {
@@ -152,56 +176,30 @@ struct FileCopier {
                     before = try Sys.stat(sourceFD)
                     continue
                 }
-                var storedChecksum: String? = nil
-                if !sawChange, let expected = outcome.checksum {
-                    let verifyStart = context.elapsed
-                    storedChecksum = try transfer.checksumFromStorage(of: destinationFD, directory: node.destinationFD,
-                                                                      name: temporary, size: before.size,
-                                                                      mayBeSparse: before.blocks * 512 < before.size)
-                    context.markVerify(start: verifyStart)
-                    if storedChecksum != expected {
-                        discard(node, temporary, destinationFD)
-                        if attempt < 2 { continue }
-                        context.update { $0.filesFailed.verify += 1; $0.verifyMismatches += 1 }
-                        context.emit(node, name, kind: .regular, phase: .verify, type: .content, status: .verifyMismatch, source: before,
-                                     checksum: expected, destinationChecksum: storedChecksum,
-                                     failure: "destination checksum \(storedChecksum ?? "?") differs from source checksum \(expected)")
-                        return nil
+
+                let pending = PendingCopy(
+                    node: node, name: name, temporary: temporary, destinationFD: destinationFD, outcome: outcome,
+                    source: before, sourceXattrs: try walker.readSourceXattrs(fd: sourceFD), existing: existing,
+                    sawChange: sawChange, attempt: attempt)
+                let verifies = !sawChange && outcome.checksum != nil
+                if verifies && !keepDescriptor && context.directReadWorks.load(ordering: .relaxed) == 1 {
+                    Sys.startWriteback(destinationFD)
+                    node.retain()
+                    let context = self.context
+                    let walker = self.walker
+                    worker.deferWork { worker in
+                        let copier = FileCopier(context: context, worker: worker, walker: walker)
+                        if case .retry = copier.finish(pending, keepDescriptor: false) {
+                            _ = copier.copyContent(node, name, listed, existing: existing, keepDescriptor: false, firstAttempt: 2)
+                        }
+                        walker.releaseDirectory(node)
                     }
-                }
-
-                let plan = context.plan(for: before, xattrs: try walker.readSourceXattrs(fd: sourceFD))
-                try context.apply(plan, to: .descriptor(destinationFD), current: createdStatus(node, before),
-                                  currentXattrs: nil, isDirectory: false)
-                if existing?.isDirectory == true {
-                    try walker.removeTree(node.destinationFD, name, isDirectory: true)
-                }
-                try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
-                if storedChecksum == nil {
-                    context.markTransfer()
-                }
-
-                // A file that changed during any attempt is never counted verified, even when the
-                // second copy went through unchanged: its content belongs to no single moment.
-                let verified = storedChecksum != nil && !sawChange
-                context.update {
-                    $0.filesTransferred += 1
-                    $0.bytesWritten += outcome.bytesWritten
-                    $0.bytesTransferred += outcome.bytesWritten
-                    if verified { $0.filesVerified += 1 }
-                    if sawChange { $0.filesChanged += 1 }
-                }
-                context.emit(node, name, kind: .regular, phase: .transfer, type: .content,
-                             status: sawChange ? .changedDuringTransfer : .success, source: before,
-                             checksum: outcome.checksum, destinationChecksum: storedChecksum,
-                             failure: sawChange ? "source changed while it was copied (size, mtime or ctime moved); copied again once, not verified" : nil,
-                             bytes: outcome.bytesWritten)
-                guard keepDescriptor else {
-                    Sys.close(destinationFD)
                     return nil
                 }
-                let inode = (try? Sys.stat(destinationFD))?.inode ?? 0
-                return HardLinkTable.Placed(fd: destinationFD, inode: inode)
+                switch finish(pending, keepDescriptor: keepDescriptor) {
+                case .placed(let placed): return placed
+                case .retry: continue
+                }
             } catch {
                 if destinationFD >= 0 {
                     discard(node, temporary, destinationFD)
@@ -209,10 +207,78 @@ struct FileCopier {
                 if error.code == ECANCELED {
                     return nil  // Stopped by a signal: the file is left for the next run.
                 }
-                let readingSource = ["pread", "lseek(SEEK_DATA)", "lseek(SEEK_HOLE)", "copy_file_range"].contains(error.call)
+                let readingSource = ["pread", "lseek(SEEK_DATA)", "lseek(SEEK_HOLE)", "copy_file_range", "listxattr", "getxattr"].contains(error.call)
                 context.fail(node, name, kind: .regular, phase: .transfer, source: before, error: error, readingSource: readingSource)
                 return nil
             }
+        }
+    }
+
+    /// Verifies a copied temporary file against its checksum, applies metadata, and renames it
+    /// over the final name. A mismatch on the first attempt asks for another copy.
+    private func finish(_ pending: PendingCopy, keepDescriptor: Bool) -> FinishResult {
+        let node = pending.node
+        let name = pending.name
+        let before = pending.source
+        do {
+            var storedChecksum: String? = nil
+            if !pending.sawChange, let expected = pending.outcome.checksum {
+                let verifyStart = context.elapsed
+                let transfer = DataTransfer(context: context, worker: worker)
+                storedChecksum = try transfer.checksumFromStorage(of: pending.destinationFD, directory: node.destinationFD,
+                                                                  name: pending.temporary, size: before.size,
+                                                                  mayBeSparse: before.blocks * 512 < before.size)
+                context.markVerify(start: verifyStart)
+                if storedChecksum != expected {
+                    discard(node, pending.temporary, pending.destinationFD)
+                    if pending.attempt < 2 { return .retry }
+                    context.update { $0.filesFailed.verify += 1; $0.verifyMismatches += 1 }
+                    context.emit(node, name, kind: .regular, phase: .verify, type: .content, status: .verifyMismatch, source: before,
+                                 checksum: expected, destinationChecksum: storedChecksum,
+                                 failure: "destination checksum \(storedChecksum ?? "?") differs from source checksum \(expected)")
+                    return .placed(nil)
+                }
+            }
+
+            let plan = context.plan(for: before, xattrs: pending.sourceXattrs)
+            try context.apply(plan, to: .descriptor(pending.destinationFD), current: createdStatus(node, before),
+                              currentXattrs: nil, isDirectory: false)
+            if pending.existing?.isDirectory == true {
+                try walker.removeTree(node.destinationFD, name, isDirectory: true)
+            }
+            try Sys.rename(node.destinationFD, pending.temporary.cString, node.destinationFD, name.cString)
+            if storedChecksum == nil {
+                context.markTransfer()
+            }
+
+            // A file that changed during any attempt is never counted verified, even when the
+            // second copy went through unchanged: its content belongs to no single moment.
+            let verified = storedChecksum != nil && !pending.sawChange
+            let outcome = pending.outcome
+            context.update {
+                $0.filesTransferred += 1
+                $0.bytesWritten += outcome.bytesWritten
+                $0.bytesTransferred += outcome.bytesWritten
+                if verified { $0.filesVerified += 1 }
+                if pending.sawChange { $0.filesChanged += 1 }
+            }
+            context.emit(node, name, kind: .regular, phase: .transfer, type: .content,
+                         status: pending.sawChange ? .changedDuringTransfer : .success, source: before,
+                         checksum: outcome.checksum, destinationChecksum: storedChecksum,
+                         failure: pending.sawChange ? "source changed while it was copied (size, mtime or ctime moved); copied again once, not verified" : nil,
+                         bytes: outcome.bytesWritten)
+            guard keepDescriptor else {
+                Sys.close(pending.destinationFD)
+                return .placed(nil)
+            }
+            let inode = (try? Sys.stat(pending.destinationFD))?.inode ?? 0
+            return .placed(HardLinkTable.Placed(fd: pending.destinationFD, inode: inode))
+        } catch {
+            discard(node, pending.temporary, pending.destinationFD)
+            if error.code != ECANCELED {
+                context.fail(node, name, kind: .regular, phase: .transfer, source: before, error: error)
+            }
+            return .placed(nil)
         }
     }
 

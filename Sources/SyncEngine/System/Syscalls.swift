@@ -213,6 +213,11 @@ enum Sys {
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
     }
 
+    /// Starts writeback of the file's data and returns at once; failures only lose the head start.
+    static func startWriteback(_ fd: Int32) {
+        _ = syncd_start_writeback(fd)
+    }
+
     static func flush(_ fd: Int32) throws(Errno) {
         _ = try valueOrErrno("fdatasync") { fdatasync(fd) }
     }

@@ -7,6 +7,28 @@ final class WorkerContext: @unchecked Sendable {
     let bufferSize: Int
     let directoryBuffer: UnsafeMutableRawPointer
     let directoryBufferSize = 64 * 1024
+    /// Work this worker put off, oldest first: verifications that wait for writeback. Only this
+    /// worker's thread touches the list, and it runs the list before it goes idle or exits.
+    private(set) var deferred: [(WorkerContext) -> Void] = []
+    static let maxDeferred = 16
+
+    /// Puts `work` off until later work of this worker has run; runs the oldest item when the
+    /// list is full.
+    func deferWork(_ work: @escaping (WorkerContext) -> Void) {
+        deferred.append(work)
+        if deferred.count > Self.maxDeferred {
+            let oldest = deferred.removeFirst()
+            oldest(self)
+        }
+    }
+
+    /// Runs every deferred item, including items that running them defers.
+    func runDeferred() {
+        while !deferred.isEmpty {
+            let oldest = deferred.removeFirst()
+            oldest(self)
+        }
+    }
 
     init(bufferSize: Int) {
         self.bufferSize = bufferSize
@@ -90,6 +112,20 @@ final class WorkerPool: @unchecked Sendable {
         let context = WorkerContext(bufferSize: bufferSize)
         while true {
             condition.lock()
+            if jobs.isEmpty && !context.deferred.isEmpty {
+                // Idle: this worker's put-off work runs now, counted as running so that the
+                // pool does not finish under it.
+                running += 1
+                condition.unlock()
+                context.runDeferred()
+                condition.lock()
+                running -= 1
+                if running == 0 && jobs.isEmpty {
+                    condition.broadcast()
+                }
+                condition.unlock()
+                continue
+            }
             while jobs.isEmpty && !finished {
                 if running == 0 {
                     // Nothing queued and nobody running who could queue more: the task is done.
@@ -101,6 +137,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             if finished && jobs.isEmpty {
                 condition.unlock()
+                context.runDeferred()
                 return
             }
             let job = jobs.removeLast()
