@@ -112,8 +112,6 @@ struct DataTransfer {
         return hasher.finish()
     }
 
-    // NOTE: On a local disk the O_DIRECT read waits for the file's writeback, one file at a time;
-    // deferring verification behind later copies would overlap it.
     /// Computes the checksum of a destination file as stored, not as cached: read with O_DIRECT where the
     /// filesystem allows it, otherwise after flushing and dropping the file's cached pages.
     ///
