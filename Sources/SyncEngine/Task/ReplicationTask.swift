@@ -5,6 +5,12 @@ import Synchronization
 /// Receives what a running task does, entry by entry. Called from worker threads.
 public protocol TaskObserver: AnyObject, Sendable {
     func taskDidRecord(_ event: EntryEvent)
+    /// Whether successful entries are wanted too; failures, warnings and skips always are.
+    var wantsEveryEntry: Bool { get }
+}
+
+extension TaskObserver {
+    public var wantsEveryEntry: Bool { true }
 }
 
 /// One replication of a source tree into a destination tree.

@@ -13,8 +13,9 @@ final class TaskContext: @unchecked Sendable {
     let groupID = Sys.effectiveGroupID
     var isPrivileged: Bool { userID == 0 }
     let dryRun: Bool
-    /// Whether per-entry events are built at all; building paths costs time in the hot path.
-    let wantsEvents: Bool
+    /// Whether successful entries are reported too; building their paths costs time in the hot
+    /// path, so without a report or a transfer log only failures and warnings are built.
+    let wantsEveryEntry: Bool
     let verifiesTransfers: Bool
     /// Whether the run set the process umask to 0, so new files get exactly the mode asked for.
     var processUmaskIsZero = false
@@ -52,7 +53,7 @@ final class TaskContext: @unchecked Sendable {
         self.options = options
         self.observer = observer
         dryRun = options.dryRun
-        wantsEvents = observer != nil
+        wantsEveryEntry = observer?.wantsEveryEntry ?? false
         verifiesTransfers = options.verifyMode == .transferred && !options.dryRun
         pool = WorkerPool(workers: workers, bufferSize: 1 << 20)
         throttle = options.bytesPerSecond.map { Throttle(bytesPerSecond: $0) }
@@ -84,7 +85,7 @@ final class TaskContext: @unchecked Sendable {
     func emit(_ node: DirectoryNode, _ name: EntryName?, kind: EntryEvent.Kind, phase: EntryEvent.Phase,
               type: EntryEvent.TransferType, status: EntryEvent.Status, source: FileStatus?,
               checksum: String? = nil, destinationChecksum: String? = nil, failure: String? = nil, bytes: Int64 = 0) {
-        guard let observer else { return }
+        guard let observer, status != .success || wantsEveryEntry else { return }
         let path = name.map { node.path(of: $0) } ?? node.relativePath
         observer.taskDidRecord(EntryEvent(
             path: path, kind: kind, phase: phase, transferType: type, status: status, source: source,

@@ -14,6 +14,11 @@ final class EntryLogger: TaskObserver, @unchecked Sendable {
         self.level = level
     }
 
+    /// Successful entries matter only to the transfer log and to a task report.
+    var wantsEveryEntry: Bool {
+        level == .transfer || forward != nil
+    }
+
     func taskDidRecord(_ event: EntryEvent) {
         let line: String?
         switch event.status {
