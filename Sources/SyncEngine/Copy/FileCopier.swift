@@ -11,7 +11,7 @@ struct FileCopier {
     func process(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus) {
         let existing: FileStatus?
         do {
-            existing = try destinationStatus(node, name)
+            existing = try walker.destinationStatus(node, name)
         } catch {
             context.fail(node, name, kind: .regular, phase: .prepare, source: source, error: error)
             return
@@ -32,17 +32,8 @@ struct FileCopier {
         walker.replicateLinked(node, name, source, worker: worker) { worker, keepDescriptor in
             let copier = FileCopier(context: context, worker: worker, walker: walker)
             // A follower whose leader failed re-reads the destination: the leader may have changed it.
-            let current = keepDescriptor ? existingStatus : (try? copier.destinationStatus(node, name)) ?? nil
+            let current = keepDescriptor ? existingStatus : (try? walker.destinationStatus(node, name)) ?? nil
             return copier.replicate(node, name, source, existing: current, keepDescriptor: keepDescriptor)
-        }
-    }
-
-    func destinationStatus(_ node: DirectoryNode, _ name: EntryName) throws(Errno) -> FileStatus? {
-        guard node.destinationFD >= 0, !node.destinationIsNew else { return nil }
-        do {
-            return try Sys.stat(node.destinationFD, name.cString)
-        } catch where error.code == ENOENT {
-            return nil
         }
     }
 

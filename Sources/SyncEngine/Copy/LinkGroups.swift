@@ -41,16 +41,12 @@ extension TreeWalker {
             }
             return
         }
-        var existing: FileStatus? = nil
-        if node.destinationFD >= 0 && !node.destinationIsNew {
-            do {
-                existing = try Sys.stat(node.destinationFD, name.cString)
-            } catch where error.code == ENOENT {
-                existing = nil
-            } catch {
-                context.fail(node, name, kind: source.kind, phase: .prepare, source: source, error: error)
-                return
-            }
+        let existing: FileStatus?
+        do {
+            existing = try destinationStatus(node, name)
+        } catch {
+            context.fail(node, name, kind: source.kind, phase: .prepare, source: source, error: error)
+            return
         }
         if let existing, existing.inode == placed.inode {
             context.update { $0.filesUnchanged += 1 }

@@ -11,14 +11,7 @@ struct SpecialFileCopier {
     func process(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus) -> Bool {
         let walker = TreeWalker(context: context)
         do {
-            var existing: FileStatus? = nil
-            if node.destinationFD >= 0 && !node.destinationIsNew {
-                do {
-                    existing = try Sys.stat(node.destinationFD, name.cString)
-                } catch where error.code == ENOENT {
-                    existing = nil
-                }
-            }
+            let existing = try walker.destinationStatus(node, name)
             let linkText = source.isSymlink ? try Sys.readlink(node.sourceFD, name.cString) : []
             if let existing, context.options.overwrite == .never {
                 // The destination's entry is kept; it counts as unchanged only when it matches.

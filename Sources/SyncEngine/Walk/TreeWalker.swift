@@ -313,6 +313,16 @@ struct TreeWalker {
 
     // MARK: Helpers shared with the copiers
 
+    /// The destination entry's status, or nil when it does not exist (or its folder is new).
+    func destinationStatus(_ node: DirectoryNode, _ name: EntryName) throws(Errno) -> FileStatus? {
+        guard node.destinationFD >= 0, !node.destinationIsNew else { return nil }
+        do {
+            return try Sys.stat(node.destinationFD, name.cString)
+        } catch where error.code == ENOENT {
+            return nil
+        }
+    }
+
     func readSourceXattrs(fd: Int32) throws(Errno) -> XattrIO.Attributes? {
         guard context.sourceXattrs.load(ordering: .relaxed) != 0 else { return nil }
         let attributes = try XattrIO.read(directory: -1, name: [], fd: fd)
