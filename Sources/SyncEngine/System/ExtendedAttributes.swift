@@ -52,6 +52,19 @@ enum XattrIO {
         return attributes.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
+    /// Returns false when the entry's filesystem rejects `attribute` as unsupported (ENOTSUP),
+    /// as NFS mounts without xattr support do, although they list no attributes without error.
+    static func supports(directory: Int32, name: [UInt8], attribute: [UInt8]) -> Bool {
+        let entry = atCallsWork.load(ordering: .relaxed) ? (name + [0]).map { CChar(bitPattern: $0) } : nil
+        let path = entry == nil ? procPath(directory: directory, name: name) : [0]
+        do {
+            _ = try readValue(path: path, fd: nil, entry: entry, directory: directory, name: attribute)
+            return true
+        } catch {
+            return error.code != ENOTSUP && error.code != EOPNOTSUPP
+        }
+    }
+
     private static func readValue(path: [CChar], fd: Int32?, entry: [CChar]?, directory: Int32, name: [UInt8]) throws(Errno) -> [UInt8]? {
         var value = [UInt8](repeating: 0, count: 256)
         while true {

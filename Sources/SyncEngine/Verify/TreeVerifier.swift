@@ -183,7 +183,13 @@ final class TreeVerifier: @unchecked Sendable {
             let mapped = sourceXattrs.map { ($0.name, ACLMapping.remap($0.name, $0.value, uids: options.uidMap, gids: options.gidMap)) }
             let same = mapped.count == destinationXattrs.count
                 && zip(mapped, destinationXattrs).allSatisfy { $0.0 == $1.name && $0.1 == $1.value }
-            if !same {
+            // A destination filesystem that cannot hold the attribute at all (EFS) is a known
+            // downgrade, reported by copy, not a difference.
+            if !same, let missing = mapped.first(where: { wanted in !destinationXattrs.contains { $0.name == wanted.0 } }),
+               !XattrIO.supports(directory: folder.destinationFD, name: name.bytes, attribute: missing.0) {
+                context.destinationXattrs.store(0, ordering: .relaxed)
+                context.downgrade(ACLMapping.isACL(missing.0) ? "acl" : "xattr")
+            } else if !same {
                 let sourceNames = mapped.map { escapedPath($0.0) }.joined(separator: ",")
                 let destinationNames = destinationXattrs.map { escapedPath($0.name) }.joined(separator: ",")
                 record(path, "xattrs", "source [\(sourceNames)], destination [\(destinationNames)] (names or values differ)")

@@ -47,7 +47,10 @@ enum VerifyCommand: SubcommandRunner {
             throw UsageError(message: "Overlapping folders: \(problem)")
         }
 
-        let (differences, _) = ReplicationTask(source: source, destination: destination, options: options).compare()
+        let (differences, execution) = ReplicationTask(source: source, destination: destination, options: options).compare()
+        if !execution.downgrades.isEmpty {
+            printError("note: the destination filesystem does not support xattrs (EFS, for example), so ACLs and xattrs were not compared.")
+        }
         if arguments.isSet("json") {
             var writer = OrderedJSONWriter(pretty: true)
             writer.beginArray()
