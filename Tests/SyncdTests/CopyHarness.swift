@@ -14,6 +14,7 @@ enum SyncdExit {
     static let someEntriesFailed: Int32 = 23
     static let sourceVanished: Int32 = 24
     static let changedDuringCopy: Int32 = 25
+    static let verificationMismatch: Int32 = 26
 }
 
 /// A source and a destination path inside one scratch folder.
