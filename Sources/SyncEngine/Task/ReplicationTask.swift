@@ -74,6 +74,7 @@ public final class ReplicationTask: Sendable {
         root.destinationFD = roots.destinationFD
         root.destinationIsNew = roots.destinationCreated
         root.destinationStatus = roots.destinationStatus
+        context.destinationRoot = roots.destinationStatus.map { ($0.device, $0.inode) }
         if roots.destinationCreated {
             context.update {
                 $0.estimatedFilesToTransfer += 1
@@ -251,10 +252,23 @@ public final class ReplicationTask: Sendable {
     }
 
     /// Returns a one-line reason when the two folders are the same or one is inside the other, else nil.
+    ///
+    /// Paths are compared after resolving symlinks, and then folders by device and inode up the
+    /// parent chain, so a bind mount that shows one tree under two names is caught too.
     public static func overlapProblem(source: String, destination: String) -> String? {
         let sourceReal = resolvedPath(source)
         let destinationReal = resolvedPath(destination)
-        guard isSameOrNested(sourceReal, destinationReal) else { return nil }
+        guard isSameOrNested(sourceReal, destinationReal) else {
+            let sourceChain = identityChain(sourceReal)
+            let destinationChain = identityChain(destinationReal)
+            if let sourceSelf = sourceChain.first, sourceSelf.exists, destinationChain.contains(where: { $0.identity == sourceSelf.identity }) {
+                return "destination '\(destination)' is the source '\(source)' or inside it (through a bind mount)"
+            }
+            if let destinationSelf = destinationChain.first, destinationSelf.exists, sourceChain.contains(where: { $0.identity == destinationSelf.identity }) {
+                return "source '\(source)' is the destination '\(destination)' or inside it (through a bind mount)"
+            }
+            return nil
+        }
         if sourceReal == destinationReal {
             return "source '\(source)' and destination '\(destination)' are the same folder"
         }
@@ -276,6 +290,22 @@ public final class ReplicationTask: Sendable {
             resolved.appendPathComponent(component)
         }
         return resolved.standardizedFileURL.path
+    }
+
+    /// Device and inode of `path` (flagged `exists` when it does) and of each existing ancestor.
+    private static func identityChain(_ path: String) -> [(identity: [UInt64], exists: Bool)] {
+        var chain: [(identity: [UInt64], exists: Bool)] = []
+        var current = path
+        var isFirst = true
+        while true {
+            if let status = try? current.withCString({ path throws(Errno) in try Sys.stat(AT_FDCWD, path) }) {
+                chain.append(([status.device, status.inode], isFirst))
+            }
+            isFirst = false
+            if current == "/" || current.isEmpty { break }
+            current = (current as NSString).deletingLastPathComponent
+        }
+        return chain
     }
 
     static func isSameOrNested(_ a: String, _ b: String) -> Bool {

@@ -32,6 +32,9 @@ final class TaskContext: @unchecked Sendable {
     let copyRangeWorks = Atomic<Int>(-1)
     let directReadWorks = Atomic<Int>(-1)
     let cancelled = Atomic<Bool>(false)
+    /// Device and inode of the destination root, so that a walk never descends into its own
+    /// output when a bind mount or a mount inside the source leads back to it.
+    var destinationRoot: (device: UInt64, inode: UInt64)? = nil
 
     let startTime = ContinuousClock.now
     let timeline = Mutex(Timeline())

@@ -82,7 +82,8 @@ struct DeferredDeletion {
                 opened.append(directory)
             }
             let existing = try Sys.stat(directory, name.cString)
-            let removed = try walker.removeTree(directory, name, isDirectory: existing.isDirectory)
+            let path = [UInt8(ascii: "/")] + joined(components)
+            let removed = try walker.removeExtraneous(directory, name, path: path, remove: true).count
             context.update { $0.filesDeleted += removed }
             context.emit(DeletionRoot.node, EntryName(joined(components)), kind: existing.kind, phase: .delete, type: .delete, status: .success, source: nil)
             return true

@@ -225,6 +225,12 @@ struct TreeWalker {
         }
 
         if source.isDirectory {
+            if let root = context.destinationRoot, root.device == source.device, root.inode == source.inode {
+                context.update { $0.warnings += 1; $0.filesSkipped += 1 }
+                context.emit(node, name, kind: .directory, phase: .prepare, type: .none, status: .skipped, source: source,
+                             failure: "this folder is the destination itself (reached through a mount); not copied into itself")
+                return
+            }
             let child = DirectoryNode(parent: node, name: name, sourceStatus: source, traverseOnly: traverseOnly)
             node.retain()
             context.pool.submit { worker in processDirectory(child, worker: worker) }
@@ -303,7 +309,7 @@ struct TreeWalker {
                 path.append(name.bytes)
                 context.deletions.withLock { $0.append(path) }
                 // A folder counts with everything below it, as rsync and DataSync count deletions.
-                let entries = (try? countTree(node.destinationFD, name)) ?? 1
+                let entries = (try? removeExtraneous(node.destinationFD, name, path: node.path(of: name), remove: false).count) ?? 1
                 context.update { $0.estimatedFilesToDelete += entries }
             }
         } catch {
@@ -361,6 +367,40 @@ struct TreeWalker {
         }
         try Sys.unlink(directory, name.cString, isDirectory: true)
         return removed
+    }
+
+    /// Removes (or, with `remove` false, only counts) an extraneous entry and everything below
+    /// it, except entries that the filters exclude: those stay, with the folders above them.
+    /// Returns the entries removed or counted and whether anything was kept.
+    func removeExtraneous(_ directory: Int32, _ name: EntryName, path: [UInt8], remove: Bool) throws(Errno) -> (count: Int64, kept: Bool) {
+        let filters = context.options.filters
+        if filters.isEmpty {
+            return (remove ? try removeTree(directory, name, isDirectory: false) : try countTree(directory, name), false)
+        }
+        let status = try Sys.stat(directory, name.cString)
+        if filters.decision(forPath: path, isDirectory: status.isDirectory) == .excluded {
+            return (0, true)
+        }
+        guard status.isDirectory else {
+            if remove {
+                try Sys.unlink(directory, name.cString, isDirectory: false)
+            }
+            return (1, false)
+        }
+        var count: Int64 = 0
+        var kept = false
+        try forEachChild(directory, name) { fd, child throws(Errno) in
+            let result = try removeExtraneous(fd, child, path: path + [UInt8(ascii: "/")] + child.bytes, remove: remove)
+            count += result.count
+            kept = kept || result.kept
+        }
+        if kept {
+            return (count, true)
+        }
+        if remove {
+            try Sys.unlink(directory, name.cString, isDirectory: true)
+        }
+        return (count + 1, false)
     }
 
     /// Counts the entry and, for a folder, everything below it, without following symlinks.

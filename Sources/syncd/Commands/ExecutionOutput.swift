@@ -28,7 +28,7 @@ final class EntryLogger: TaskObserver, @unchecked Sendable {
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): vanished from the source during the run"
         case .changedDuringTransfer:
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "changed during transfer")"
-        case .skipped where [.socket, .characterDevice, .blockDevice].contains(event.kind):
+        case .skipped where [.socket, .characterDevice, .blockDevice, .directory].contains(event.kind):
             line = level == .off ? nil : "warning: \(escapedPath(event.path)): \(event.failure ?? "skipped")"
         default:
             line = level == .transfer ? "\(event.transferType.rawValue.lowercased()) \(event.status.rawValue.lowercased()): \(escapedPath(event.path))" : nil
