@@ -41,9 +41,12 @@ struct FileCopier {
     /// groups) when the file is in place, or nil when it failed or was only planned.
     func replicate(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
         let options = context.options
+        // A destination name still linked to others while the source name stands alone gets its own
+        // inode, so that writing through one name never changes another.
         let contentDiffers = options.transferMode == .all || existing.map { current in
             !current.isRegular || current.size != source.size
                 || (options.mtime == .preserve && current.mtime != source.mtime)
+                || (source.linkCount == 1 && current.linkCount > 1)
         } ?? true
 
         if !contentDiffers, let existing {

@@ -102,7 +102,7 @@ final class TreeVerifier: @unchecked Sendable {
             }
             context.pool.submit { [self] worker in compareEntry(folder, name, path: path, worker: worker) }
         }
-        for name in destinationNames where !name.starts(with: TemporaryName.prefix) {
+        for name in destinationNames where !TemporaryName.isTemporary(name) {
             let path = folder.path(of: EntryName(name))
             if !context.options.filters.isEmpty, context.options.filters.decision(forPath: path, isDirectory: false) == .excluded {
                 continue
@@ -194,6 +194,9 @@ final class TreeVerifier: @unchecked Sendable {
                 let destinationNames = destinationXattrs.map { escapedPath($0.name) }.joined(separator: ",")
                 record(path, "xattrs", "source [\(sourceNames)], destination [\(destinationNames)] (names or values differ)")
             }
+        }
+        if source.isRegular && source.linkCount == 1 && destination.linkCount > 1 {
+            record(path, "hard-links", "the source name stands alone, the destination name shares its inode with \(destination.linkCount - 1) other names")
         }
         if source.linkCount > 1 && source.isRegular {
             let key = HardLinkTable.Key(device: source.device, inode: source.inode)

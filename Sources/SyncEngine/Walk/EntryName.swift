@@ -69,8 +69,20 @@ enum TemporaryName {
 
     /// Whether `name` is a temporary file left by another (earlier) run.
     // NOTE: Two syncd processes writing into one destination at once would remove each other's files.
+    /// Whether `name` has the exact form of a temporary file of this or another run.
+    static func isTemporary(_ name: [UInt8]) -> Bool {
+        let entry = EntryName(name)
+        return isStale(entry) || entry.hasPrefix(runPrefix)
+    }
+
+    /// Only the exact form counts (two runs of lowercase base-36 digits joined by a dash), so
+    /// a user's own file that merely starts with the prefix is never removed.
     static func isStale(_ name: EntryName) -> Bool {
-        name.hasPrefix(prefix) && !name.hasPrefix(runPrefix)
+        guard name.hasPrefix(prefix), !name.hasPrefix(runPrefix) else { return false }
+        let rest = name.bytes.dropFirst(prefix.count)
+        let parts = rest.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        let isBase36: (UInt8) -> Bool = { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) }
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 13 && $0.allSatisfy(isBase36) }
     }
 }
 

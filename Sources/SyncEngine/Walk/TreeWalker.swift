@@ -294,11 +294,14 @@ struct TreeWalker {
         do {
             try readDirectory(node.destinationFD, worker: worker) { name in
                 guard !sourceNames.contains(name.hash64) else { return }
-                if name.hasPrefix(TemporaryName.prefix) {
-                    if TemporaryName.isStale(name) && !context.dryRun {
+                if TemporaryName.isStale(name) {
+                    if !context.dryRun {
                         try? removeTree(node.destinationFD, name, isDirectory: false)
                     }
                     return
+                }
+                if name.hasPrefix(TemporaryName.runPrefix) {
+                    return  // Another worker of this run is writing it.
                 }
                 guard context.options.deleteExtraneous, !node.traverseOnly else { return }
                 if !context.options.filters.isEmpty,
