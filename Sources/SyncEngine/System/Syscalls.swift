@@ -218,6 +218,11 @@ enum Sys {
         _ = syncd_start_writeback(fd)
     }
 
+    /// Takes an exclusive advisory lock without waiting; fails with EWOULDBLOCK when it is held.
+    static func lockExclusive(_ fd: Int32) throws(Errno) {
+        _ = try valueOrErrno("flock") { flock(fd, LOCK_EX | LOCK_NB) }
+    }
+
     static func flush(_ fd: Int32) throws(Errno) {
         _ = try valueOrErrno("fdatasync") { fdatasync(fd) }
     }

@@ -60,6 +60,30 @@ public final class ReplicationTask: Sendable {
             fatalError("openRoots throws only SetupFailure")
         }
 
+        // One run at a time per destination on this host: two runs would remove each other's
+        // temporary files. The lock lives on a descriptor of its own, held to the end of the run.
+        var lockFD: Int32 = -1
+        defer { if lockFD >= 0 { Sys.close(lockFD) } }
+        if !options.dryRun, let fd = try? Sys.openDirectory(path: destination) {
+            lockFD = fd
+            do {
+                try Sys.lockExclusive(fd)
+            } catch where error.code == EWOULDBLOCK {
+                var execution = TaskExecution()
+                execution.options = options
+                execution.startTime = startDate
+                execution.endTime = Date()
+                execution.status = .error
+                execution.prepareStatus = .error
+                execution.errorCode = "DestinationBusy"
+                execution.errorDetail = "another syncd run is writing into '\(destination)'; wait for it to finish or stop it"
+                roots.close()
+                return execution
+            } catch {
+                // NOTE: Filesystems without flock on folders (some NFS setups) run without the lock.
+            }
+        }
+
         let workers = options.workers ?? Self.defaultWorkers(forFileSystemOf: roots.destinationFD >= 0 ? roots.destinationFD : roots.sourceFD)
         let context = TaskContext(options: options, workers: workers, observer: observer)
         // Modes are set exactly as the source has them, so the creation mask must not remove bits.
@@ -192,6 +216,11 @@ public final class ReplicationTask: Sendable {
     }
 
     struct Roots {
+        func close() {
+            Sys.close(sourceFD)
+            if destinationFD >= 0 { Sys.close(destinationFD) }
+        }
+
         var sourceFD: Int32
         var sourceStatus: FileStatus
         var sourcePath: String

@@ -44,7 +44,8 @@ final class EntryLogger: TaskObserver, @unchecked Sendable {
 
 /// The exit code for a finished task: the most severe outcome wins.
 func exitCode(for execution: TaskExecution) -> Int32 {
-    if execution.errorCode == "SourceNotReadable" || execution.errorCode == "DestinationNotWritable" || execution.errorCode == "OverlappingLocations" {
+    let setupFailures: Set<String> = ["SourceNotReadable", "DestinationNotWritable", "OverlappingLocations", "DestinationBusy"]
+    if let code = execution.errorCode, setupFailures.contains(code) {
         return ExitCode.taskFailed
     }
     if execution.verifyMismatches > 0 || execution.filesFailed.verify > 0 { return ExitCode.verificationMismatch }

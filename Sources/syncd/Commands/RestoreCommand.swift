@@ -52,6 +52,11 @@ enum RestoreCommand: SubcommandRunner {
                 let task = restore.makeTask(for: job, observer: logger)
                 let signals = StopSignals { task.cancel() }
                 let execution = task.run()
+                if execution.errorCode == "DestinationBusy" {
+                    // Another restore of this home is running; its own result goes to the row.
+                    log.info("Not restored: \(execution.errorDetail ?? "the target home is busy").", ["profile": key.profileName, "domain": key.domainName])
+                    return ExitCode.taskFailed
+                }
                 if arguments.isSet("json") {
                     // Printed before the row is written, so the counters survive a store that stays locked.
                     print(execution.dataSyncJSON())
