@@ -238,7 +238,8 @@ struct FileCopier {
             try context.apply(plan, to: .descriptor(pending.destinationFD), current: createdStatus(node, before),
                               currentXattrs: nil, isDirectory: false)
             if pending.existing?.isDirectory == true {
-                try walker.removeTree(node.destinationFD, name, isDirectory: true)
+                let removed = try walker.removeTree(node.destinationFD, name, isDirectory: true)
+                context.update { $0.filesDeleted += removed }
             }
             try Sys.rename(node.destinationFD, pending.temporary.cString, node.destinationFD, name.cString)
             if storedChecksum == nil {

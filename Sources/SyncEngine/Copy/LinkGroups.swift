@@ -35,6 +35,12 @@ extension TreeWalker {
                         key: HardLinkTable.Key, worker: WorkerContext, replicate: Replicate) {
         defer { context.hardLinks.finishFollower(key) }
         guard let placed else {
+            if context.dryRun {
+                // The leader only planned its copy; this name would become a link to it.
+                context.update { $0.estimatedFilesToTransfer += 1 }
+                context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)
+                return
+            }
             // The leader failed; this name is replicated on its own so that its data is not lost.
             if let own = replicate(worker, false) {
                 Sys.close(own.fd)
@@ -71,7 +77,8 @@ extension TreeWalker {
         do {
             try Sys.link(fd: placed.fd, node.destinationFD, temporary.cString)
             if existing?.isDirectory == true {
-                try removeTree(node.destinationFD, name, isDirectory: true)
+                let removed = try removeTree(node.destinationFD, name, isDirectory: true)
+                context.update { $0.filesDeleted += removed }
             }
             try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
             context.emit(node, name, kind: source.kind, phase: .transfer, type: .content, status: .success, source: source)

@@ -117,7 +117,8 @@ struct SpecialFileCopier {
                 try context.apply(plan, to: .procPath(fd: fd), current: nil, currentXattrs: nil, isDirectory: false)
             }
             if existing?.isDirectory == true {
-                try walker.removeTree(node.destinationFD, name, isDirectory: true)
+                let removed = try walker.removeTree(node.destinationFD, name, isDirectory: true)
+                context.update { $0.filesDeleted += removed }
             }
             try Sys.rename(node.destinationFD, temporary.cString, node.destinationFD, name.cString)
         } catch {

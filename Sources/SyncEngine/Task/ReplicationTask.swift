@@ -182,6 +182,11 @@ public final class ReplicationTask: Sendable {
             execution.status = .error
             execution.errorCode = execution.filesFailed.verify > 0 ? "VerificationFailed" : "SomeEntriesFailed"
             execution.errorDetail = "\(execution.filesFailed.total) entries failed (prepare \(execution.filesFailed.prepare), transfer \(execution.filesFailed.transfer), verify \(execution.filesFailed.verify), delete \(execution.filesFailed.delete))"
+        } else if execution.filesChanged > 0 {
+            // Not point-in-time consistent: say so in the fields a Step Functions definition reads.
+            execution.status = .error
+            execution.errorCode = "FilesChangedDuringTransfer"
+            execution.errorDetail = "\(execution.filesChanged) files changed while they were copied and were not verified; run again to converge"
         } else if context.cancelled.load(ordering: .relaxed) {
             execution.status = .error
             execution.errorCode = "Cancelled"

@@ -19,6 +19,7 @@ enum VerifyCommand: SubcommandRunner {
             .value("owner", "mode", help: "preserve: compare numeric owners; none: ignore them.", default: "preserve"),
             .value("map-uid", "old:new", help: "Expect owner NEW where the source has OLD (repeatable).", repeatable: true),
             .value("map-gid", "old:new", help: "Expect group NEW where the source has OLD (repeatable).", repeatable: true),
+            .value("include", "patterns", help: "Compare only paths matching these '|'-separated patterns (repeatable), as copy --include.", repeatable: true),
             .value("exclude", "patterns", help: "Ignore paths matching these '|'-separated patterns (repeatable).", repeatable: true),
             .flag("devices", help: "Compare character and block devices too (copied only with --devices)."),
             .value("perms", "mode", help: "preserve: compare modes; none: ignore them.", default: "preserve"),
