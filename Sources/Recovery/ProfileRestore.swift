@@ -45,9 +45,24 @@ public struct ProfileRestore: Sendable {
         switch RestoreRule.decision(for: change) {
         case .notDue(let reason):
             return .skip(.notDue(reason))
-        case .due(let source, let target):
+        case .due(var source, let target):
             guard current.replication else {
                 return .skip(.notDue(.replicationOff))
+            }
+            if !homeExists(source) {
+                // Recreated more than once before a restore ran: the data is in an earlier home,
+                // the old image of an earlier move that no successful restore has carried out.
+                let lastRestored = current.lastRestore.flatMap {
+                    $0.replicationStatus == TaskExecution.Status.success.rawValue ? $0.changeSequence : nil
+                } ?? 0
+                let earlier = try store.changeRecords(of: key).reversed()
+                    .filter { $0.sequence < change.sequence && $0.sequence > lastRestored }
+                for record in earlier {
+                    if case .due(let older, _) = RestoreRule.decision(for: record), homeExists(older) {
+                        source = older
+                        break
+                    }
+                }
             }
             if let last = current.lastRestore, last.changeSequence == change.sequence,
                last.replicationStatus == TaskExecution.Status.success.rawValue {
@@ -86,6 +101,11 @@ public struct ProfileRestore: Sendable {
         // NOTE: two restores of one profile started at once both run the engine, and the last
         // one to finish writes the row. Nothing here prevents that; the daemon's job leases must.
         try store.recordRestore(summary, for: job.target.key, detail: detail)
+    }
+
+    private func homeExists(_ profile: StudioUser) -> Bool {
+        guard let home = try? locator.home(of: profile) else { return false }
+        return HomeLocator.isFolder(home)
     }
 
     /// Runs the job's task to its end and records the result.
