@@ -41,8 +41,8 @@ struct FileCopier {
     /// groups) when the file is in place, or nil when it failed or was only planned.
     func replicate(_ node: DirectoryNode, _ name: EntryName, _ source: FileStatus, existing: FileStatus?, keepDescriptor: Bool) -> HardLinkTable.Placed? {
         let options = context.options
-        // A destination name still linked to others while the source name stands alone gets its own
-        // inode, so that writing through one name never changes another.
+        // A destination name still linked to others, while the source name has no other links, gets
+        // its own inode, so that writing through one name never changes another.
         let contentDiffers = options.transferMode == .all || existing.map { current in
             !current.isRegular || current.size != source.size
                 || (options.mtime == .preserve && current.mtime != source.mtime)
@@ -209,7 +209,7 @@ struct FileCopier {
     }
 
     /// Verifies a copied temporary file against its checksum, applies metadata, and renames it
-    /// over the final name. A mismatch on the first attempt asks for another copy.
+    /// over the final name. A mismatch on the first attempt returns `.retry` for another copy.
     private func finish(_ pending: PendingCopy, keepDescriptor: Bool) -> FinishResult {
         let node = pending.node
         let name = pending.name

@@ -183,7 +183,7 @@ public final class ReplicationTask: Sendable {
             execution.errorCode = execution.filesFailed.verify > 0 ? "VerificationFailed" : "SomeEntriesFailed"
             execution.errorDetail = "\(execution.filesFailed.total) entries failed (prepare \(execution.filesFailed.prepare), transfer \(execution.filesFailed.transfer), verify \(execution.filesFailed.verify), delete \(execution.filesFailed.delete))"
         } else if execution.filesChanged > 0 {
-            // Not point-in-time consistent: say so in the fields a Step Functions definition reads.
+            // The copy is not point-in-time consistent, so the fields a Step Functions definition reads show it.
             execution.status = .error
             execution.errorCode = "FilesChangedDuringTransfer"
             execution.errorDetail = "\(execution.filesChanged) files changed while they were copied and were not verified; run again to converge"

@@ -13,7 +13,7 @@ final class TaskContext: @unchecked Sendable {
     let groupID = Sys.effectiveGroupID
     var isPrivileged: Bool { userID == 0 }
     let dryRun: Bool
-    /// Whether successful entries are reported too; building their paths costs time in the hot
+    /// Whether successful entries are reported too. Building their paths costs time in the hot
     /// path, so without a report or a transfer log only failures and warnings are built.
     let wantsEveryEntry: Bool
     let verifiesTransfers: Bool
@@ -25,7 +25,7 @@ final class TaskContext: @unchecked Sendable {
     let sourceReadFailed = Atomic<Bool>(false)
     /// Destination paths (as components) that the source no longer has, deleted at the end.
     let deletions = Mutex<[[[UInt8]]]>([])
-    /// -1 unknown, 0 unsupported, 1 supported: whether the destination filesystem holds xattrs.
+    /// -1 unknown, 0 unsupported, 1 supported: whether the destination filesystem supports xattrs.
     let destinationXattrs = Atomic<Int>(-1)
     let sourceXattrs = Atomic<Int>(-1)
     let cloneWorks = Atomic<Int>(-1)

@@ -6,12 +6,12 @@ import Synchronization
 public struct TreeDifference: Sendable {
     /// Root-relative path with a leading `/`, as raw bytes.
     public var path: [UInt8]
-    /// What differs: `missing`, `extra`, `type`, `size`, `content`, `mode`, `owner`, `mtime`,
+    /// The aspect that differs: `missing`, `extra`, `type`, `size`, `content`, `mode`, `owner`, `mtime`,
     /// `xattrs`, `link-text`, `device`, `hard-links`, or `unreadable`.
     public var aspect: String
     public var detail: String
 
-    /// What differs, without the path: "missing from the destination", "content differs: …".
+    /// The difference without the path: "missing from the destination", "content differs: …".
     public var message: String {
         switch aspect {
         case "missing": return "missing from the destination"

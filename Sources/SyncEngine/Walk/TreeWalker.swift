@@ -322,7 +322,7 @@ struct TreeWalker {
 
     // MARK: Helpers shared with the copiers
 
-    /// The destination entry's status, or nil when it does not exist (or its folder is new).
+    /// Reads the destination entry's status; returns nil when it does not exist or its folder is new.
     func destinationStatus(_ node: DirectoryNode, _ name: EntryName) throws(Errno) -> FileStatus? {
         guard node.destinationFD >= 0, !node.destinationIsNew else { return nil }
         do {

@@ -47,7 +47,7 @@ final class WorkerContext: @unchecked Sendable {
 /// Jobs are taken newest first, so the walk goes depth first and the number of folders that
 /// are open at once stays near depth times workers. Blocking calls run here, never on Swift's
 /// cooperative pool. A job may call `helpWhileBacklogged` to run other jobs while the stack is
-/// long, which bounds memory when one folder holds millions of entries.
+/// long, which bounds memory when one folder contains millions of entries.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = (WorkerContext) -> Void
 
@@ -128,7 +128,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             while jobs.isEmpty && !finished {
                 if running == 0 {
-                    // Nothing queued and nobody running who could queue more: the task is done.
+                    // Nothing is queued and no running job could queue more, so the task is done.
                     finished = true
                     condition.broadcast()
                     break

@@ -42,7 +42,7 @@ final class EntryLogger: TaskObserver, @unchecked Sendable {
     }
 }
 
-/// The exit code for a finished task: the most severe outcome wins.
+/// Returns the exit code for a finished task; the most severe outcome wins.
 func exitCode(for execution: TaskExecution) -> Int32 {
     let setupFailures: Set<String> = ["SourceNotReadable", "DestinationNotWritable", "OverlappingLocations", "DestinationBusy"]
     if let code = execution.errorCode, setupFailures.contains(code) {
@@ -56,7 +56,7 @@ func exitCode(for execution: TaskExecution) -> Int32 {
     return ExitCode.success
 }
 
-/// The short human summary printed on stderr at the end of a run.
+/// Builds the short human summary printed on stderr at the end of a run.
 func summary(of execution: TaskExecution, dryRun: Bool) -> String {
     var lines: [String] = []
     let seconds = Double(execution.totalDuration) / 1000
