@@ -68,7 +68,7 @@ enum TemporaryName {
     }
 
     /// Whether `name` is a temporary file left by another (earlier) run.
-    // NOTE: Two syncd processes writing into one destination at once would remove each other's files.
+    // NOTE: The destination flock keeps two runs apart on one host only; runs on two hosts would still clash.
     /// Whether `name` has the exact form of a temporary file of this or another run.
     static func isTemporary(_ name: [UInt8]) -> Bool {
         let entry = EntryName(name)
