@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/// File status from statx(2), flattened so that Swift sees plain fields.
+/// File status from statx(2), flattened so that Swift imports plain fields.
 typedef struct {
     uint64_t dev;
     uint64_t ino;

@@ -39,7 +39,7 @@ final class HardLinkTable: Sendable {
 
     private let groups = Mutex<[Key: Group]>([:])
 
-    /// Joins the group of `key`. A `.wait` answer means `waiter` is called once the leader is done.
+    /// Joins the group of `key`. A `.wait` result means `waiter` is called once the leader is done.
     func join(_ key: Key, linkCount: UInt32, waiter: @escaping @Sendable (Placed?) -> Void) -> Role {
         groups.withLock { groups in
             guard var group = groups[key] else {

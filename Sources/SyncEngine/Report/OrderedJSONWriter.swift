@@ -85,7 +85,7 @@ public struct OrderedJSONWriter {
         text += "\n" + String(repeating: "  ", count: depth)
     }
 
-    /// A JSON string literal. Control characters are escaped here; a Swift String holds no invalid UTF-8.
+    /// A JSON string literal. Control characters are escaped here; a Swift String contains no invalid UTF-8.
     public static func quoted(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars {

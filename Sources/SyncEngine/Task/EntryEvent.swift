@@ -1,4 +1,4 @@
-/// What happened to one entry; reports and logs are built from these.
+/// The outcome for one entry, from which reports and logs are built.
 public struct EntryEvent: Sendable {
     public enum Kind: String, Sendable {
         case regular = "File"

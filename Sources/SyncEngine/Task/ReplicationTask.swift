@@ -37,8 +37,8 @@ public final class ReplicationTask: Sendable {
         self.observer = observer
     }
 
-    /// Runs the task to its end. Failures are counted in the result and never thrown:
-    /// a task that could not start ends with status ERROR and an ErrorCode.
+    /// Runs the task to its end. Failures are counted in the result, not thrown, so a task
+    /// that could not start ends with status ERROR and an ErrorCode.
     public func run() -> TaskExecution {
         let startDate = Date()
         Sys.raiseOpenFileLimit()

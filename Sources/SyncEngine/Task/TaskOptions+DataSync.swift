@@ -141,11 +141,20 @@ extension TaskOptions {
         }
     }
 
+    /// DataSync's name for the verify mode.
+    private var verifyModeName: String {
+        switch verifyMode {
+        case .all: return "POINT_IN_TIME_CONSISTENT"
+        case .transferred: return "ONLY_FILES_TRANSFERRED"
+        case .none: return "NONE"
+        }
+    }
+
     /// These options as DataSync's `Options` object, for results and reports.
     public var dataSyncObject: [(key: String, value: DataSyncValue)] {
         let owner = owners == .preserve ? "INT_VALUE" : "NONE"
         return [
-            ("VerifyMode", .string(verifyMode == .all ? "POINT_IN_TIME_CONSISTENT" : verifyMode == .transferred ? "ONLY_FILES_TRANSFERRED" : "NONE")),
+            ("VerifyMode", .string(verifyModeName)),
             ("OverwriteMode", .string(overwrite == .always ? "ALWAYS" : "NEVER")),
             ("Atime", .string(atime == .bestEffort ? "BEST_EFFORT" : "NONE")),
             ("Mtime", .string(mtime == .preserve ? "PRESERVE" : "NONE")),

@@ -44,7 +44,7 @@ final class ContentHasher {
 
     private static let zeros = [UInt8](repeating: 0, count: 1 << 20)
 
-    /// The checksum as lowercase hex. The hasher cannot be used afterwards.
+    /// Returns the checksum as lowercase hex. The hasher cannot be used afterwards.
     func finish() -> String {
         switch algorithm {
         case .xxh128:

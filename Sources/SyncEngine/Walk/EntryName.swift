@@ -67,16 +67,17 @@ enum TemporaryName {
         return EntryName(runPrefix + Array(String(number, radix: 36).utf8))
     }
 
-    /// Whether `name` is a temporary file left by another (earlier) run.
-    // NOTE: The destination flock keeps two runs apart on one host only; runs on two hosts would still clash.
-    /// Whether `name` has the exact form of a temporary file of this or another run.
+    /// Returns whether `name` has the exact form of a temporary file of this or another run.
     static func isTemporary(_ name: [UInt8]) -> Bool {
         let entry = EntryName(name)
         return isStale(entry) || entry.hasPrefix(runPrefix)
     }
 
+    /// Returns whether `name` is a temporary file left by another (earlier) run.
+    ///
     /// Only the exact form counts (two runs of lowercase base-36 digits joined by a dash), so
     /// a user's own file that merely starts with the prefix is never removed.
+    // NOTE: The destination flock keeps two runs apart on one host only; runs on two hosts would still clash.
     static func isStale(_ name: EntryName) -> Bool {
         guard name.hasPrefix(prefix), !name.hasPrefix(runPrefix) else { return false }
         let rest = name.bytes.dropFirst(prefix.count)

@@ -5,7 +5,7 @@ struct UsageError: Error {
     var isDataError = false
 }
 
-/// What the user typed, checked against a `CommandSpec`.
+/// The command-line words, checked against a `CommandSpec`.
 struct ParsedArguments {
     var positionals: [String] = []
     private var values: [String: [String]] = [:]
